@@ -1,0 +1,210 @@
+"""Configuration: schema validation, defaults, canonical JSON and hashes.
+
+The single source of truth for what a valid configuration is lives in
+``workflow/schemas/config.schema.yaml`` (shipped inside the package as
+``rgpipe/data/config.schema.yaml``).  Both the Snakefile and every CLI stage call
+:func:`validate_config` / :func:`validate_job` before any work starts, so a bad value
+is rejected with a message naming the key and the value, and nothing is computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+
+class ConfigError(ValueError):
+    """A configuration (file or command line) is invalid; the message lists every problem."""
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """Return the configuration JSON schema (parsed from the packaged YAML file)."""
+    text = resources.files("rgpipe").joinpath("data/config.schema.yaml").read_text()
+    schema = yaml.safe_load(text)
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow a local ``$ref`` (``#/$defs/name``) until a concrete sub-schema is reached."""
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local $ref are supported in the config schema, got {ref}")
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _fill_defaults(instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> None:
+    """Insert schema defaults into ``instance`` in place (objects only, recursively)."""
+    schema = _resolve(schema, root)
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        sub_r = _resolve(sub, root)
+        if key not in instance and "default" in sub_r:
+            instance[key] = copy.deepcopy(sub_r["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub_r, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, extra, root)
+
+
+def _path_str(path: Iterator[Any] | Any) -> str:
+    """Format a jsonschema path deque as ``a.b[0].c``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<root>"
+
+
+def _format_error(err: ValidationError, what: str) -> str:
+    """One readable line naming the offending key and value."""
+    where = _path_str(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(_resolve(err.schema, load_schema()).get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        keys = ", ".join(f"{where}.{k}" if where != "<root>" else k for k in extra)
+        return f"{what} {keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
+    if err.validator == "required":
+        return f"{what} {where}: {err.message}"
+    return f"{what} '{where}': value {err.instance!r} is invalid: {err.message}"
+
+
+def _nonfinite(
+    instance: Any, path: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], float]]:
+    """Yield (path, value) of every NaN or infinite float in a nested structure."""
+    if isinstance(instance, float) and not math.isfinite(instance):
+        yield path, instance
+    elif isinstance(instance, dict):
+        for k, v in instance.items():
+            yield from _nonfinite(v, (*path, k))
+    elif isinstance(instance, list):
+        for i, v in enumerate(instance):
+            yield from _nonfinite(v, (*path, i))
+
+
+def _schema_errors(instance: Any, schema: Mapping[str, Any], what: str) -> list[str]:
+    """Schema violations plus non-finite numbers, as readable lines."""
+    root = load_schema()
+    full = dict(schema)
+    full.setdefault("$defs", root["$defs"])
+    validator = Draft202012Validator(full)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    msgs = [_format_error(e, what) for e in errors]
+    msgs += [
+        f"{what} '{_path_str(p)}': value {v!r} is invalid: numbers must be finite"
+        for p, v in _nonfinite(instance)
+    ]
+    return msgs
+
+
+def _ising_semantic_errors(
+    lattice: str, update: str, sizes: list[tuple[str, int]], what: str
+) -> list[str]:
+    """Constraints between keys that the JSON schema does not express.
+
+    Args:
+        sizes: (key path, L) pairs to check, e.g. ``[("mc.ising.sq.sizes[0]", 16)]``.
+        what: prefix naming the source of the values ("config key" or "option").
+    """
+    msgs = []
+    if lattice == "square" and update == "metropolis":
+        for where, size in sizes:
+            if size % 2:
+                msgs.append(
+                    f"{what} '{where}': value {size} is invalid: the checkerboard "
+                    "Metropolis update on the square lattice needs an even L"
+                )
+    return msgs
+
+
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a whole configuration and return a copy with defaults filled in.
+
+    Raises:
+        ConfigError: listing every problem, each naming the key and the offending value.
+    """
+    cfg = copy.deepcopy(dict(config))
+    schema = load_schema()
+    msgs = _schema_errors(cfg, schema, "config key")
+    if not msgs:
+        _fill_defaults(cfg, schema, schema)
+        for name, ens in cfg.get("mc", {}).get("ising", {}).items():
+            sizes = [(f"mc.ising.{name}.sizes[{i}]", n) for i, n in enumerate(ens["sizes"])]
+            msgs += _ising_semantic_errors(ens["lattice"], ens["update"], sizes, "config key")
+    if msgs:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(msgs))
+    return cfg
+
+
+def validate_job(kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate one job's configuration slice against ``$defs/<kind>`` and fill defaults.
+
+    Used by the CLI stages, so that ``python -m rgpipe mc ...`` rejects the same values
+    as the Snakefile does.
+    """
+    schema = load_schema()
+    if kind not in schema["$defs"]:
+        raise KeyError(f"no job schema named {kind!r}")
+    sub = schema["$defs"][kind]
+    cfg = copy.deepcopy(dict(job))
+    msgs = _schema_errors(cfg, sub, "option")
+    if not msgs:
+        _fill_defaults(cfg, sub, schema)
+        if kind == "ising_mc_job":
+            msgs += _ising_semantic_errors(
+                cfg["lattice"], cfg["update"], [("L", cfg["L"])], "option"
+            )
+    if msgs:
+        raise ConfigError(f"invalid {kind.replace('_', ' ')}:\n  " + "\n  ".join(msgs))
+    return cfg
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML configuration file and validate it (defaults filled)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(raw).__name__}")
+    try:
+        return validate_config(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON text: sorted keys, no whitespace, shortest float repr."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def config_hash(obj: Any) -> str:
+    """sha256 hex digest of :func:`canonical_json` of ``obj``."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()

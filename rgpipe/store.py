@@ -1,0 +1,231 @@
+"""HDF5 result files: one job writes one file, atomically, self-describing.
+
+Conventions (see README, "HDF5 files"):
+
+* the file is written as ``<name>.tmp`` and renamed with :func:`os.replace` only after
+  the writer finished without error, so a final name never holds a half-written file;
+* root attributes carry the provenance every reader can rely on: ``rgpipe_version``,
+  ``schema_version``, ``stage``, ``config_json`` (canonical JSON of the configuration
+  slice the job depends on), ``config_sha256``, ``git_revision``, ``package_versions``
+  (JSON), ``seed``, ``world_size``, ``slurm_job_id``, ``inputs_json`` (input files with
+  their sha256) and ``complete``;
+* volatile facts (time, host, command line, duration) live in the ``/provenance`` group
+  so that two runs with the same seed differ only there;
+* statistics are groups holding ``mean``, ``error_of_mean``, ``variance`` and ``tau_int``.
+
+Readers go through :func:`open_result`, which opens read-only and fails with a message
+naming the file when it is missing, truncated, corrupt, foreign or of another schema.
+HDF5 file locking can be switched off on network file systems by exporting
+``HDF5_USE_FILE_LOCKING=FALSE`` (honoured by the HDF5 library itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from rgpipe import __version__
+from rgpipe.analysis.stats import Stats
+from rgpipe.config import canonical_json, config_hash
+
+SCHEMA_VERSION = 1
+"""Version of the file layout; bumped on any incompatible change."""
+
+_TRACKED_PACKAGES = (
+    "numpy", "scipy", "h5py", "numba", "torch", "snakemake", "mpi4py", "jsonschema",
+)
+
+
+class StoreError(OSError):
+    """A result file is missing, unreadable, foreign or of an unsupported schema."""
+
+
+@cache
+def git_revision() -> str:
+    """Git commit of the rgpipe source tree (``+dirty`` if modified), or ``unknown``.
+
+    ``RGPIPE_GIT_REVISION`` overrides the lookup (for installs outside a checkout).
+    """
+    if env := os.environ.get("RGPIPE_GIT_REVISION"):
+        return env
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+@cache
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages whose behaviour the results depend on."""
+    out = {"python": platform.python_version()}
+    for name in _TRACKED_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def root_attributes(
+    stage: str,
+    config: Mapping[str, Any],
+    seed: int | None,
+    world_size: int = 1,
+    inputs: Iterable[str | Path] = (),
+) -> dict[str, Any]:
+    """The provenance attributes every result file carries at its root."""
+    return {
+        "rgpipe_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "stage": stage,
+        "config_json": canonical_json(config),
+        "config_sha256": config_hash(config),
+        "git_revision": git_revision(),
+        "package_versions": canonical_json(package_versions()),
+        "seed": -1 if seed is None else int(seed),
+        "world_size": int(world_size),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID", "none"),
+        "inputs_json": canonical_json(
+            [{"path": str(p), "sha256": file_sha256(p)} for p in inputs]
+        ),
+    }
+
+
+@contextlib.contextmanager
+def create_result(
+    path: str | Path,
+    *,
+    stage: str,
+    config: Mapping[str, Any],
+    seed: int | None,
+    world_size: int = 1,
+    inputs: Iterable[str | Path] = (),
+) -> Iterator[h5py.File]:
+    """Open ``path`` for writing through a temporary name; rename on success.
+
+    Yields an open :class:`h5py.File` with the root attributes already set.  If the
+    body raises (or the process is interrupted), the temporary file is removed and
+    ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    started = time.time()
+    fh = h5py.File(tmp, "w")
+    try:
+        fh.attrs.update(root_attributes(stage, config, seed, world_size, inputs))
+        fh.attrs["complete"] = False
+        prov = fh.create_group("provenance")
+        prov.attrs["created_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+        prov.attrs["host"] = socket.gethostname()
+        prov.attrs["command"] = " ".join(sys.argv)
+        prov.attrs["python_executable"] = sys.executable
+        yield fh
+        prov.attrs["duration_s"] = time.time() - started
+        fh.attrs["complete"] = True
+        fh.flush()
+        fh.close()
+        with open(tmp, "rb") as raw:
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        fh.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_stats(
+    parent: h5py.Group, name: str, stats: Stats, attrs: Mapping[str, Any] | None = None
+) -> h5py.Group:
+    """Write an estimate as ``parent/name/{mean,error_of_mean,variance,tau_int}``."""
+    grp = parent.create_group(name)
+    for field in ("mean", "error_of_mean", "variance", "tau_int"):
+        grp.create_dataset(field, data=np.asarray(getattr(stats, field), dtype=np.float64))
+    if attrs:
+        grp.attrs.update(attrs)
+    return grp
+
+
+def read_stats(group: h5py.Group) -> Stats:
+    """Inverse of :func:`write_stats` (missing fields read as NaN)."""
+    vals = {
+        f: (group[f][()] if f in group else np.nan)
+        for f in ("mean", "error_of_mean", "variance", "tau_int")
+    }
+    return Stats(**vals)
+
+
+def open_result(path: str | Path, stage: str | None = None) -> h5py.File:
+    """Open an rgpipe result read-only, after checking it is complete and readable.
+
+    Raises:
+        StoreError: naming the file, if it is missing, not HDF5 (truncated or corrupt),
+            not written by rgpipe, incomplete, of another schema version or stage.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such file")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: not a readable HDF5 file (truncated or corrupt?): {exc}"
+        ) from exc
+    try:
+        attrs = fh.attrs
+        if "schema_version" not in attrs or "rgpipe_version" not in attrs:
+            raise StoreError(f"{path}: not an rgpipe result file (no schema_version attribute)")
+        version = int(attrs["schema_version"])
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"{path}: schema version {version}, but this rgpipe {__version__} reads "
+                f"version {SCHEMA_VERSION}"
+            )
+        if not bool(attrs.get("complete", False)):
+            raise StoreError(f"{path}: incomplete file (the writer did not finish)")
+        if stage is not None and attrs.get("stage") != stage:
+            raise StoreError(f"{path}: written by stage {attrs.get('stage')!r}, expected {stage!r}")
+        fh.visit(lambda _name: None)  # walks the whole object tree: catches damaged metadata
+    except StoreError:
+        fh.close()
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        fh.close()
+        raise StoreError(f"{path}: corrupt HDF5 content: {exc}") from exc
+    return fh
+
+
+def read_config(fh: h5py.File) -> dict[str, Any]:
+    """The configuration slice stored in a result file."""
+    return json.loads(fh.attrs["config_json"])
