@@ -47,7 +47,14 @@ SCHEMA_VERSION = 1
 """Version of the file layout; bumped on any incompatible change."""
 
 _TRACKED_PACKAGES = (
-    "numpy", "scipy", "h5py", "numba", "torch", "snakemake", "mpi4py", "jsonschema",
+    "numpy",
+    "scipy",
+    "h5py",
+    "numba",
+    "torch",
+    "snakemake",
+    "mpi4py",
+    "jsonschema",
 )
 
 
@@ -67,11 +74,17 @@ def git_revision() -> str:
     try:
         rev = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -116,9 +129,7 @@ def root_attributes(
         "seed": -1 if seed is None else int(seed),
         "world_size": int(world_size),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID", "none"),
-        "inputs_json": canonical_json(
-            [{"path": str(p), "sha256": file_sha256(p)} for p in inputs]
-        ),
+        "inputs_json": canonical_json([{"path": str(p), "sha256": file_sha256(p)} for p in inputs]),
     }
 
 

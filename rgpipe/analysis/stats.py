@@ -37,7 +37,6 @@ class Stats:
     tau_int: Any
 
 
-
 DEFAULT_S = 1.5
 """Wolff's S parameter: the window is chosen assuming tau_exp ~ S tau_int."""
 
@@ -94,9 +93,7 @@ def gamma_method(series: np.ndarray, s: float = DEFAULT_S) -> Stats:
     return Stats(mean, float(np.sqrt(c / n)), float(gamma[0]), float(tau))
 
 
-def derived(
-    func: Callable[[np.ndarray], float], series: np.ndarray, s: float = DEFAULT_S
-) -> Stats:
+def derived(func: Callable[[np.ndarray], float], series: np.ndarray, s: float = DEFAULT_S) -> Stats:
     """Estimate F(<a_1>, ..., <a_n>) with the Gamma method's linear error propagation.
 
     Args:
