@@ -5,3 +5,5 @@ a stage run as ``python -m rgpipe <stage> ...`` and writing self-describing HDF5
 """
 
 __version__ = "0.1.0"
+
+from rgpipe import runtime as _runtime  # noqa: F401  (records the process start time)

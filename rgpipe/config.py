@@ -122,22 +122,40 @@ def _schema_errors(instance: Any, schema: Mapping[str, Any], what: str) -> list[
 
 
 def _ising_semantic_errors(
-    lattice: str, update: str, sizes: list[tuple[str, int]], what: str
+    lattice: str,
+    update: str,
+    sizes: list[tuple[str, int]],
+    couplings: list[tuple[str, float]],
+    what: str,
 ) -> list[str]:
     """Constraints between keys that the JSON schema does not express.
 
+    The checkerboard Metropolis chain needs a two-colouring (even L on the square
+    lattice) and is reducible at L = 2 on the square lattice (both sites of a colour
+    share their neighbours, so a staggered state is absorbing) and at K = 0 (every
+    proposal is accepted and the sweep is deterministic).
+
     Args:
         sizes: (key path, L) pairs to check, e.g. ``[("mc.ising.sq.sizes[0]", 16)]``.
+        couplings: (key path, K) pairs.
         what: prefix naming the source of the values ("config key" or "option").
     """
     msgs = []
-    if lattice == "square" and update == "metropolis":
+    if update != "metropolis":
+        return msgs
+    if lattice == "square":
         for where, size in sizes:
-            if size % 2:
+            if size % 2 or size < 4:
                 msgs.append(
-                    f"{what} '{where}': value {size} is invalid: the checkerboard "
-                    "Metropolis update on the square lattice needs an even L"
+                    f"{what} '{where}': value {size} is invalid: the checkerboard Metropolis "
+                    "update on the square lattice needs an even L >= 4"
                 )
+    for where, k in couplings:
+        if k == 0:
+            msgs.append(
+                f"{what} '{where}': value {k} is invalid: checkerboard Metropolis is not "
+                "ergodic at K = 0 (use wolff or sw)"
+            )
     return msgs
 
 
@@ -153,8 +171,10 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if not msgs:
         _fill_defaults(cfg, schema, schema)
         for name, ens in cfg.get("mc", {}).get("ising", {}).items():
-            sizes = [(f"mc.ising.{name}.sizes[{i}]", n) for i, n in enumerate(ens["sizes"])]
-            msgs += _ising_semantic_errors(ens["lattice"], ens["update"], sizes, "config key")
+            where = f"mc.ising.{name}"
+            sizes = [(f"{where}.sizes[{i}]", n) for i, n in enumerate(ens["sizes"])]
+            ks = [(f"{where}.couplings[{i}]", k) for i, k in enumerate(ens["couplings"])]
+            msgs += _ising_semantic_errors(ens["lattice"], ens["update"], sizes, ks, "config key")
     if msgs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(msgs))
     return cfg
@@ -175,8 +195,9 @@ def validate_job(kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
     if not msgs:
         _fill_defaults(cfg, sub, schema)
         if kind == "ising_mc_job":
+            ks = [(f"couplings[{i}]", k) for i, k in enumerate(cfg["couplings"])]
             msgs += _ising_semantic_errors(
-                cfg["lattice"], cfg["update"], [("L", cfg["L"])], "option"
+                cfg["lattice"], cfg["update"], [("L", cfg["L"])], ks, "option"
             )
     if msgs:
         raise ConfigError(f"invalid {kind.replace('_', ' ')}:\n  " + "\n  ".join(msgs))

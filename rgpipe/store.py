@@ -42,6 +42,7 @@ import numpy as np
 from rgpipe import __version__
 from rgpipe.analysis.stats import Stats
 from rgpipe.config import canonical_json, config_hash
+from rgpipe.runtime import PROCESS_START, rerun_command
 
 SCHEMA_VERSION = 1
 """Version of the file layout; bumped on any incompatible change."""
@@ -152,18 +153,17 @@ def create_result(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    started = time.time()
     fh = h5py.File(tmp, "w")
     try:
         fh.attrs.update(root_attributes(stage, config, seed, world_size, inputs))
         fh.attrs["complete"] = False
         prov = fh.create_group("provenance")
-        prov.attrs["created_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+        prov.attrs["created_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         prov.attrs["host"] = socket.gethostname()
-        prov.attrs["command"] = " ".join(sys.argv)
+        prov.attrs["command"] = rerun_command()
         prov.attrs["python_executable"] = sys.executable
         yield fh
-        prov.attrs["duration_s"] = time.time() - started
+        prov.attrs["process_seconds"] = time.time() - PROCESS_START
         fh.attrs["complete"] = True
         fh.flush()
         fh.close()

@@ -1,0 +1,39 @@
+"""Command line: one subcommand per stage, plus ``inspect``.
+
+Every stage validates its options against the config schema before any work starts,
+logs the exact command that reruns it, and writes one HDF5 file atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rgpipe import __version__, inspect
+from rgpipe.mc import stage as mc_stage
+from rgpipe.runtime import rerun_command
+
+STAGES = {
+    "mc": (mc_stage, "Monte Carlo sampling of a lattice model (one job: a parameter sweep)"),
+    "inspect": (inspect, "print the tree, provenance and estimates of rgpipe HDF5 files"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per stage."""
+    parser = argparse.ArgumentParser(prog="python -m rgpipe", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"rgpipe {__version__}")
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    for name, (module, help_text) in STAGES.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m rgpipe`` and the ``rgpipe`` script."""
+    args = build_parser().parse_args(argv)
+    if args.stage != "inspect":
+        print(f"rgpipe: rerun with: {rerun_command(argv)}", file=sys.stderr, flush=True)
+    module, _ = STAGES[args.stage]
+    return module.run(args)

@@ -1,0 +1,96 @@
+"""``python -m rgpipe inspect FILE``: the tree, the provenance and the estimates of a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+import h5py
+import numpy as np
+
+from rgpipe.store import StoreError, open_result, read_stats
+
+
+def _fmt_value(value: object) -> str:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, np.ndarray) and value.size > 8:
+        return f"array{value.shape} {value.dtype}"
+    return str(value)
+
+
+def _tree(fh: h5py.File, out: TextIO) -> None:
+    def visit(name: str, obj: h5py.HLObject) -> None:
+        depth = name.count("/")
+        pad = "  " * (depth + 1)
+        leaf = name.rsplit("/", 1)[-1]
+        if isinstance(obj, h5py.Dataset):
+            extra = f", {obj.compression}" if obj.compression else ""
+            print(f"{pad}{leaf}  {obj.shape} {obj.dtype}{extra}", file=out)
+        else:
+            print(f"{pad}{leaf}/", file=out)
+
+    print("/", file=out)
+    fh.visititems(visit)
+
+
+def _attributes(fh: h5py.File, out: TextIO) -> None:
+    print("\nattributes:", file=out)
+    for key in sorted(fh.attrs):
+        value = fh.attrs[key]
+        if key in ("config_json", "package_versions", "inputs_json"):
+            value = json.dumps(json.loads(value), sort_keys=True)
+        print(f"  {key} = {_fmt_value(value)}", file=out)
+    if "provenance" in fh:
+        for key in sorted(fh["provenance"].attrs):
+            print(f"  provenance.{key} = {_fmt_value(fh['provenance'].attrs[key])}", file=out)
+
+
+def _estimates(fh: h5py.File, out: TextIO) -> None:
+    if "estimates" not in fh:
+        return
+    par_name, par = None, None
+    if "parameters" in fh and len(fh["parameters"]):
+        par_name = next(iter(fh["parameters"]))
+        par = np.atleast_1d(fh["parameters"][par_name][()])
+    print("\nestimates (mean +- error_of_mean [tau_int]):", file=out)
+    for name in fh["estimates"]:
+        grp = fh["estimates"][name]
+        if not isinstance(grp, h5py.Group) or "mean" not in grp:
+            continue
+        st = read_stats(grp)
+        means = np.atleast_1d(st.mean)
+        errs = np.atleast_1d(st.error_of_mean) * np.ones_like(means)
+        taus = np.atleast_1d(st.tau_int) * np.ones_like(means)
+        units = grp.attrs.get("units", "")
+        for i, (m, e, t) in enumerate(zip(means, errs, taus, strict=True)):
+            at = (
+                f" at {par_name}={par[i]:.6g}" if par is not None and len(par) == len(means) else ""
+            )
+            print(f"  {name:20s}{at}: {m:.8g} +- {e:.2g} [{t:.3g}] {units}", file=out)
+
+
+def describe(path: str, out: TextIO = sys.stdout) -> None:
+    """Print the tree, root attributes, provenance and estimates of an rgpipe file."""
+    with open_result(path) as fh:
+        print(f"{path}  (stage {fh.attrs['stage']}, schema {fh.attrs['schema_version']})", file=out)
+        _tree(fh, out)
+        _attributes(fh, out)
+        _estimates(fh, out)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", help="rgpipe HDF5 files")
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            describe(path)
+        except StoreError as exc:
+            print(f"rgpipe inspect: {exc}", file=sys.stderr)
+            status = 1
+    return status

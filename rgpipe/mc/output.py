@@ -1,0 +1,101 @@
+"""The HDF5 layout of a Monte Carlo result (any system), and its writer.
+
+One file holds one job: a sweep over one control parameter (the coupling K for the
+Ising model) at fixed size and seed.  Layout::
+
+    /parameters/<name>              control parameter values, shape () or (n_p,)
+    /observables/<obs>              measurement series, shape (n_meas,) or (n_p, n_meas)
+    /estimates/<est>/{mean, error_of_mean, variance, tau_int}   shape () or (n_p,)
+    /samples/<what>                 stored configurations (n_cfg, ...) or (n_p, n_cfg, ...)
+    /diagnostics/<name>             per-point facts (acceptance, cluster sizes, seconds)
+    /provenance                     volatile facts (time, host, command), see rgpipe.store
+
+A job with a single parameter value stores scalars (no leading axis); a sweep stores
+arrays over the parameter axis.  Every dataset and estimate group carries ``units`` and
+``description`` attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rgpipe.analysis.stats import Stats
+from rgpipe.store import create_result, write_stats
+
+
+@dataclass
+class MCResult:
+    """Everything one Monte Carlo job produced, with a leading parameter axis (n_p).
+
+    Attributes:
+        parameter: name of the swept control parameter (e.g. ``coupling``).
+        values: float64 (n_p,) parameter values.
+        series: name -> float64 (n_p, n_meas) measurement series.
+        estimates: name -> Stats with arrays of shape (n_p,).
+        meta: name -> (units, description) for series and estimates.
+        samples: name -> (n_p, n_cfg, ...) stored configurations.
+        sample_attrs: attributes of the samples group (layout description).
+        diagnostics: name -> (n_p,) arrays.
+        attrs: extra attributes of the root ``/parameters`` group (system facts).
+    """
+
+    parameter: str
+    values: np.ndarray
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    estimates: dict[str, Stats] = field(default_factory=dict)
+    meta: dict[str, tuple[str, str]] = field(default_factory=dict)
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
+    sample_attrs: dict[str, Any] = field(default_factory=dict)
+    diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _squeeze(a: Any, single: bool) -> np.ndarray:
+    a = np.asarray(a)
+    return a[0] if single else a
+
+
+def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: int) -> None:
+    """Write ``result`` atomically to ``path`` with the job's provenance."""
+    single = len(result.values) == 1
+    with create_result(path, stage="mc", config=job, seed=seed) as fh:
+        par = fh.create_group("parameters")
+        par.attrs.update(result.attrs)
+        par.create_dataset(result.parameter, data=_squeeze(result.values, single))
+        obs = fh.create_group("observables")
+        for name, data in result.series.items():
+            ds = obs.create_dataset(
+                name, data=_squeeze(data, single), chunks=True, compression="gzip", shuffle=True
+            )
+            units, desc = result.meta.get(name, ("", ""))
+            ds.attrs.update({"units": units, "description": desc})
+        est = fh.create_group("estimates")
+        for name, st in result.estimates.items():
+            units, desc = result.meta.get(name, ("", ""))
+            squeezed = Stats(
+                *(_squeeze(getattr(st, f), single) for f in Stats.__dataclass_fields__)
+            )
+            write_stats(est, name, squeezed, {"units": units, "description": desc})
+        if result.samples:
+            smp = fh.create_group("samples")
+            smp.attrs.update(result.sample_attrs)
+            cfg_ndim = len(result.sample_attrs.get("shape", ()))
+            for name, data in result.samples.items():
+                data = _squeeze(data, single)
+                lead = data.ndim - cfg_ndim
+                chunks = (1,) * lead + data.shape[lead:] if data.size else None
+                smp.create_dataset(
+                    name,
+                    data=data,
+                    chunks=chunks,
+                    compression="gzip",
+                    compression_opts=4,
+                    shuffle=True,
+                )
+        dia = fh.create_group("diagnostics")
+        for name, data in result.diagnostics.items():
+            dia.create_dataset(name, data=_squeeze(data, single))
