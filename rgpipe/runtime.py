@@ -10,14 +10,30 @@ PROCESS_START = time.time()
 """Wall-clock time at which rgpipe was first imported in this process."""
 
 
+THREADS = 1
+"""Threads this process may use for compute (set by :func:`set_threads`)."""
+
+
 def set_threads(n: int) -> None:
-    """Use ``n`` threads in compiled kernels (numba) and torch intra-op parallelism."""
+    """Use ``n`` threads in compiled kernels (numba) and torch intra-op parallelism.
+
+    torch is not imported here (it costs seconds); modules that import it call
+    :func:`apply_torch_threads`.
+    """
+    global THREADS
     import numba
+
+    THREADS = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(THREADS)
+    if "torch" in sys.modules:
+        apply_torch_threads()
+
+
+def apply_torch_threads() -> None:
+    """Give torch the thread count chosen with :func:`set_threads`."""
     import torch
 
-    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(n)
-    torch.set_num_threads(n)
+    torch.set_num_threads(THREADS)
 
 
 def rerun_command(argv: list[str] | None = None) -> str:

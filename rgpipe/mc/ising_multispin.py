@@ -112,8 +112,7 @@ def _update_word(
     return s ^ (ge2 | (eq1 & r1) | (need0 & r2))
 
 
-@nb.njit(cache=True, parallel=True)
-def multispin_sweeps(
+def _multispin_sweeps(
     words: np.ndarray, s_bits: int, p: np.uint64, always: bool, states: np.ndarray, n_sweeps: int
 ) -> None:
     """``n_sweeps`` checkerboard Metropolis sweeps on packed words (in place).
@@ -150,6 +149,25 @@ def multispin_sweeps(
                     words[y, w] = _update_word(
                         s, words[yu, w], words[yd, w], rt, lf, p, always, lane_mask, st
                     )
+
+
+multispin_sweeps_serial = nb.njit(cache=True)(_multispin_sweeps)
+multispin_sweeps_parallel = nb.njit(cache=True, parallel=True)(_multispin_sweeps)
+
+
+def multispin_sweeps(
+    words: np.ndarray, s_bits: int, p: np.uint64, always: bool, states: np.ndarray, n_sweeps: int
+) -> None:
+    """Dispatch to the threaded kernel when it pays (several threads, L >= 64).
+
+    Both variants give bit-identical results (one random stream per row).
+    """
+    kernel = (
+        multispin_sweeps_parallel
+        if nb.get_num_threads() > 1 and words.shape[0] >= 64
+        else multispin_sweeps_serial
+    )
+    kernel(words, s_bits, p, always, states, n_sweeps)
 
 
 @nb.njit(inline="always")

@@ -12,6 +12,9 @@ import numpy as np
 import torch
 
 from rgpipe.physics.lattice import Lattice
+from rgpipe.runtime import apply_torch_threads
+
+apply_torch_threads()
 
 
 def pick_device(device: str = "auto") -> torch.device:

@@ -1,0 +1,61 @@
+"""The Gamma-method error analysis against processes with known autocorrelation."""
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from rgpipe.analysis.stats import autocovariance, derived, gamma_method
+
+
+def ar1(rng: np.random.Generator, rho: float, n: int, size: int = 1) -> np.ndarray:
+    """Stationary AR(1) series with unit variance: shape (size, n)."""
+    noise = rng.normal(size=(size, n)) * np.sqrt(1 - rho**2)
+    x0 = rng.normal(size=size)
+    return lfilter([1.0], [1.0, -rho], noise, axis=1, zi=(rho * x0)[:, None])[0]
+
+
+def test_autocovariance_matches_direct_sum():
+    x = np.random.default_rng(0).normal(size=257)
+    d = x - x.mean()
+    direct = [np.dot(d[: len(d) - t], d[t:]) / (len(d) - t) for t in range(20)]
+    np.testing.assert_allclose(autocovariance(x)[:20], direct, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.9])
+def test_error_and_tau_of_ar1(rho):
+    """Over 300 independent chains, the estimated error must match the true spread of
+    the means (to 10 %, the sampling error of the spread being 4 %), and tau_int the
+    exact (1 + rho) / (2 (1 - rho))."""
+    rng = np.random.default_rng(12345)
+    series = ar1(rng, rho, 20000, size=300)
+    stats = [gamma_method(s) for s in series]
+    spread = np.std([s.mean for s in stats], ddof=1)
+    err = np.mean([s.error_of_mean for s in stats])
+    tau = np.mean([s.tau_int for s in stats])
+    exact_tau = (1 + rho) / (2 * (1 - rho))
+    assert abs(err / spread - 1) < 0.10
+    assert abs(tau / exact_tau - 1) < 0.05
+    # the exact error of the mean of a long AR(1) chain
+    exact_err = np.sqrt(2 * exact_tau / 20000)
+    assert abs(err / exact_err - 1) < 0.05
+
+
+def test_derived_quantity_error():
+    """Error of a ratio of correlated means, against the spread over chains."""
+    rng = np.random.default_rng(7)
+    a = ar1(rng, 0.8, 20000, size=300) + 3.0
+    b = 0.5 * a + ar1(rng, 0.3, 20000, size=300) + 2.0
+    ests = [derived(lambda m: m[0] / m[1], np.stack([a[i], b[i]])) for i in range(300)]
+    spread = np.std([e.mean for e in ests], ddof=1)
+    err = np.mean([e.error_of_mean for e in ests])
+    assert abs(err / spread - 1) < 0.10
+
+
+def test_constant_series():
+    s = gamma_method(np.full(100, 2.5))
+    assert s.mean == 2.5 and s.error_of_mean == 0.0 and s.tau_int == 0.5
+
+
+def test_too_short_series_rejected():
+    with pytest.raises(ValueError, match="at least 2"):
+        gamma_method(np.array([1.0]))

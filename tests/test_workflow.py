@@ -1,0 +1,122 @@
+"""The Snakemake workflow: lint, dry run of the default config, a real local run."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from util import ROOT, user_env
+
+TINY = {
+    "mc": {
+        "ising": {
+            "sq": {
+                "lattice": "square",
+                "sizes": [4, 6],
+                "couplings": [0.4, 0.45],
+                "update": "metropolis",
+                "sweeps": 300,
+                "thermalization": 50,
+                "seeds": [1, 2],
+            },
+            "lb": {
+                "lattice": "lieb",
+                "sizes": [4],
+                "couplings": [0.76],
+                "update": "wolff",
+                "sweeps": 300,
+                "configurations": 4,
+            },
+        }
+    }
+}
+
+
+def snakemake(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [shutil.which("snakemake", path=user_env()["PATH"]), *args],
+        cwd=cwd,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture()
+def workdir(tmp_path):
+    """A fresh project directory with the workflow and the tiny config."""
+    for name in ("Snakefile", "workflow"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY))
+    return tmp_path
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint", cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_dry_run_of_default_config(workdir):
+    shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
+    proc = snakemake("-n", "--cores", "2", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    n_jobs = sum(len(e["sizes"]) * len(e.get("seeds", [0])) for e in cfg["mc"]["ising"].values())
+    assert f"sample_ising        {n_jobs}" in proc.stdout
+
+
+def test_invalid_config_stops_before_any_job(workdir):
+    bad = yaml.safe_load((workdir / "config.yaml").read_text())
+    bad["mc"]["ising"]["sq"]["sizes"] = [4, 5]
+    (workdir / "config.yaml").write_text(yaml.safe_dump(bad))
+    proc = snakemake("--cores", "1", cwd=workdir)
+    assert proc.returncode != 0
+    assert "mc.ising.sq.sizes[1]': value 5 is invalid" in proc.stdout + proc.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_local_run_then_rerun_one_stage(workdir):
+    proc = snakemake("--cores", "2", cwd=workdir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    files = sorted((workdir / "results/mc/ising").rglob("*.h5"))
+    assert [f.relative_to(workdir / "results/mc/ising").as_posix() for f in files] == [
+        "lb/L~4/seed~0.h5",
+        "sq/L~4/seed~1.h5",
+        "sq/L~4/seed~2.h5",
+        "sq/L~6/seed~1.h5",
+        "sq/L~6/seed~2.h5",
+    ]
+    target = workdir / "results/mc/ising/sq/L~6/seed~2.h5"
+    with h5py.File(target) as fh:
+        before = fh["observables/energy"][()]
+        assert fh.attrs["seed"] == 2
+    with h5py.File(workdir / "results/mc/ising/lb/L~4/seed~0.h5") as fh:
+        assert fh["samples/spins"].shape == (4, 3, 4, 4)
+    # nothing to do on a second run
+    proc = snakemake("--cores", "2", cwd=workdir)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    # force one stage: same seed, same data
+    proc = snakemake(
+        str(target.relative_to(workdir)), "--forcerun", "sample_ising", "--cores", "1", cwd=workdir
+    )
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(target) as fh:
+        np.testing.assert_array_equal(fh["observables/energy"][()], before)
+    # the logged command reproduces the file by hand
+    log = (workdir / "results/logs/mc/ising/sq/L~6/seed~2.log").read_text()
+    cmd = log.split("rerun with: ", 1)[1].splitlines()[0]
+    manual = workdir / "manual.h5"
+    cmd = cmd.replace(str(target.relative_to(workdir)), str(manual)).replace(
+        "'results/mc/ising/sq/L~6/seed~2.h5'", str(manual)
+    )
+    done = subprocess.run(
+        cmd, shell=True, cwd=workdir, env=user_env(), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    with h5py.File(manual) as fh:
+        np.testing.assert_array_equal(fh["observables/energy"][()], before)

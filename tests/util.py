@@ -1,0 +1,33 @@
+"""Test helpers: the repository root, and running rgpipe as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def user_env() -> dict[str, str]:
+    """Environment of a user shell with the project's interpreter first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def run_rgpipe(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 600):
+    """Run ``python -m rgpipe ARGS`` in a subprocess; return the CompletedProcess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rgpipe", *args],
+        cwd=cwd or ROOT,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"rgpipe {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
