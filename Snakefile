@@ -12,10 +12,12 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mc.smk"
+include: "workflow/rules/critical.smk"
 
 
 rule all:
     """Every output of the configured study."""
     input:
         mc_targets(),
+        critical_targets(),
     default_target: True

@@ -10,11 +10,13 @@ import argparse
 import sys
 
 from rgpipe import __version__, inspect
+from rgpipe.analysis import critical_stage
 from rgpipe.mc import stage as mc_stage
 from rgpipe.runtime import rerun_command
 
 STAGES = {
     "mc": (mc_stage, "Monte Carlo sampling of a lattice model (one job: a parameter sweep)"),
+    "critical": (critical_stage, "critical points from Monte Carlo data (Binder crossings)"),
     "inspect": (inspect, "print the tree, provenance and estimates of rgpipe HDF5 files"),
 }
 

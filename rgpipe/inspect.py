@@ -65,11 +65,16 @@ def _estimates(fh: h5py.File, out: TextIO) -> None:
         errs = np.atleast_1d(st.error_of_mean) * np.ones_like(means)
         taus = np.atleast_1d(st.tau_int) * np.ones_like(means)
         units = grp.attrs.get("units", "")
+        exact = grp.attrs.get("exact")
+        ref = (
+            f"  (exact {exact:.8g}: {grp.attrs.get('reference', '')})" if exact is not None else ""
+        )
         for i, (m, e, t) in enumerate(zip(means, errs, taus, strict=True)):
             at = (
                 f" at {par_name}={par[i]:.6g}" if par is not None and len(par) == len(means) else ""
             )
-            print(f"  {name:20s}{at}: {m:.8g} +- {e:.2g} [{t:.3g}] {units}", file=out)
+            tau = f" [{t:.3g}]" if np.isfinite(t) else ""
+            print(f"  {name:20s}{at}: {m:.8g} +- {e:.2g}{tau} {units}{ref}", file=out)
 
 
 def describe(path: str, out: TextIO = sys.stdout) -> None:

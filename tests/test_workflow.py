@@ -16,7 +16,7 @@ TINY = {
             "sq": {
                 "lattice": "square",
                 "sizes": [4, 6],
-                "couplings": [0.4, 0.45],
+                "couplings": [0.38, 0.42, 0.46, 0.5],
                 "update": "metropolis",
                 "sweeps": 300,
                 "thermalization": 50,
@@ -31,7 +31,8 @@ TINY = {
                 "configurations": 4,
             },
         }
-    }
+    },
+    "critical": {"binder": {"bootstrap": 10}},
 }
 
 
@@ -66,8 +67,11 @@ def test_dry_run_of_default_config(workdir):
     proc = snakemake("-n", "--cores", "2", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    n_jobs = sum(len(e["sizes"]) * len(e.get("seeds", [0])) for e in cfg["mc"]["ising"].values())
-    assert f"sample_ising        {n_jobs}" in proc.stdout
+    ensembles = cfg["mc"]["ising"].values()
+    n_jobs = sum(len(e["sizes"]) * len(e.get("seeds", [0])) for e in ensembles)
+    n_crit = sum(len(e.get("seeds", [0])) for e in ensembles if len(e["sizes"]) > 1)
+    assert f"sample_ising                   {n_jobs}" in proc.stdout
+    assert f"extract_critical_binder        {n_crit}" in proc.stdout
 
 
 def test_invalid_config_stops_before_any_job(workdir):
@@ -91,6 +95,8 @@ def test_local_run_then_rerun_one_stage(workdir):
         "sq/L~6/seed~1.h5",
         "sq/L~6/seed~2.h5",
     ]
+    crit = sorted(p.name for p in (workdir / "results/critical/ising/sq").glob("*.h5"))
+    assert crit == ["seed~1.h5", "seed~2.h5"]  # lb has one size: no crossing job
     target = workdir / "results/mc/ising/sq/L~6/seed~2.h5"
     with h5py.File(target) as fh:
         before = fh["observables/energy"][()]

@@ -62,3 +62,13 @@ def mc_targets():
         for L in ens["sizes"]
         for seed in ens["seeds"]
     ]
+
+
+def critical_targets():
+    """Binder-crossing files: every Ising ensemble with at least two sizes, every seed."""
+    return [
+        f"results/critical/ising/{name}/seed~{seed}.h5"
+        for name, ens in config["mc"]["ising"].items()
+        if len(ens["sizes"]) >= 2
+        for seed in ens["seeds"]
+    ]

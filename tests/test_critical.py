@@ -1,0 +1,140 @@
+"""Critical points from Monte Carlo data: reweighting and Binder crossings vs exact."""
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from util import run_rgpipe
+
+from rgpipe.analysis.reweighting import Histograms, solve
+from rgpipe.physics.ising_exact import density_of_states, enumerate_exact
+from rgpipe.physics.lattice import square
+from rgpipe.store import open_result
+
+
+def exact_histograms(L: int, ks: list[float], n: float = 1e6) -> Histograms:
+    """The expected histograms of runs at ks (counts n P_K(E)) from enumeration."""
+    e, m, count = density_of_states(square(L))
+    n_sites = L * L
+    energies = np.unique(e)
+    idx = np.searchsorted(energies, e)
+    counts, s2, s4 = [], [], []
+    for k in ks:
+        w = count * np.exp(-k * (e - e.min()))
+        p = w / w.sum()
+        counts.append(np.bincount(idx, weights=n * p, minlength=len(energies)))
+        s2.append(np.bincount(idx, weights=n * p * (m / n_sites) ** 2, minlength=len(energies)))
+        s4.append(np.bincount(idx, weights=n * p * (m / n_sites) ** 4, minlength=len(energies)))
+    return Histograms(
+        np.array(ks),
+        energies.astype(float),
+        np.array(counts),
+        {"m2": np.array(s2), "m4": np.array(s4)},
+        np.ones(len(ks)),
+    )
+
+
+@pytest.mark.parametrize("k", [0.32, 0.37, 0.41, 0.48])
+def test_reweighting_is_exact_on_exact_histograms(k):
+    rw = solve(exact_histograms(4, [0.3, 0.35, 0.4, 0.45, 0.5]))
+    ex = enumerate_exact(square(4), k)
+    assert rw.expectation("energy", k)[0] / 16 == pytest.approx(ex.energy, abs=1e-9)
+    assert rw.expectation("m2", k)[0] == pytest.approx(ex.m2, abs=1e-9)
+    assert rw.expectation("m4", k)[0] == pytest.approx(ex.m4, abs=1e-9)
+
+
+def test_binder_crossing_of_small_lattices_matches_exact(tmp_path):
+    """L = 3 and 4 by Wolff, through the mc and critical CLIs: the crossing must agree
+    with the exactly enumerated crossing within 3 bootstrap standard errors."""
+
+    def u(L: int, k: float) -> float:
+        return enumerate_exact(square(L), k).binder
+
+    exact = brentq(lambda k: u(3, k) - u(4, k), 0.3, 0.6)
+    files = []
+    for L in (3, 4):
+        out = tmp_path / f"L{L}.h5"
+        run_rgpipe(
+            "mc",
+            "--system",
+            "ising",
+            "--lattice",
+            "square",
+            "--L",
+            str(L),
+            "--coupling",
+            "0.40",
+            "0.44",
+            "0.48",
+            "0.52",
+            "--update",
+            "wolff",
+            "--sweeps",
+            "20000",
+            "--thermalization",
+            "500",
+            "--seed",
+            str(L),
+            "--quiet",
+            "--out",
+            str(out),
+        )
+        files.append(str(out))
+    out = tmp_path / "crit.h5"
+    proc = run_rgpipe(
+        "critical",
+        "--method",
+        "binder",
+        "--inputs",
+        *files,
+        "--bootstrap",
+        "100",
+        "--out",
+        str(out),
+    )
+    assert "crossing L=3,4" in proc.stderr
+    with open_result(out, stage="critical") as fh:
+        est = fh["estimates/K_c"]
+        mean, err = float(est["mean"][()]), float(est["error_of_mean"][()])
+        assert est.attrs["method"] == "binder_crossing"
+        assert list(est.attrs["pair"]) == [3, 4]
+        assert fh["curves/binder"].shape == (2, 101)
+        assert "sha256" in fh.attrs["inputs_json"]
+    assert 0 < err < 0.01
+    assert abs(mean - exact) < 3 * err, (mean, err, exact)
+
+
+def test_critical_rejects_mixed_inputs(tmp_path):
+    files = []
+    for lattice in ("square", "lieb"):
+        out = tmp_path / f"{lattice}.h5"
+        run_rgpipe(
+            "mc",
+            "--system",
+            "ising",
+            "--lattice",
+            lattice,
+            "--L",
+            "4",
+            "--coupling",
+            "0.5",
+            "--update",
+            "wolff",
+            "--sweeps",
+            "50",
+            "--quiet",
+            "--out",
+            str(out),
+        )
+        files.append(str(out))
+    proc = run_rgpipe(
+        "critical",
+        "--method",
+        "binder",
+        "--inputs",
+        *files,
+        "--out",
+        str(tmp_path / "c.h5"),
+        check=False,
+    )
+    assert proc.returncode == 2 and "mix different systems" in proc.stderr
+    assert not (tmp_path / "c.h5").exists()
