@@ -159,6 +159,65 @@ def _ising_semantic_errors(
     return msgs
 
 
+_XY_SWEEP = {
+    # update: (Wolff clusters, Metropolis sweeps); mirrors rgpipe.mc.xy.UPDATES (tested)
+    "combined": (True, 1),
+    "wolff": (True, 0),
+    "metropolis": (False, 1),
+    "overrelax": (False, 1),
+}
+
+
+def _measurement_errors(entry: Mapping[str, Any], where: str, what: str) -> list[str]:
+    """Every Monte Carlo job needs >= 2 measurements and at most one stored
+    configuration per measurement."""
+    n = entry["sweeps"] // entry["measure_every"]
+    msgs = []
+    if n < 2:
+        msgs.append(
+            f"{what} '{where}sweeps': value {entry['sweeps']} is invalid: with measure_every "
+            f"{entry['measure_every']} it gives {n} measurements (at least 2 needed)"
+        )
+    if entry["configurations"] > n:
+        msgs.append(
+            f"{what} '{where}configurations': value {entry['configurations']} is invalid: "
+            f"more than the {n} measurements"
+        )
+    return msgs
+
+
+def _xy_errors(entry: Mapping[str, Any], where: str, what: str) -> list[str]:
+    """An XY sweep must contain an ergodic move (over-relaxation alone is not)."""
+    wolff, n_met = _XY_SWEEP[entry["update"]]
+    if entry.get("metropolis_per_sweep") is not None:
+        n_met = entry["metropolis_per_sweep"]
+    if not wolff and n_met == 0:
+        return [
+            f"{what} '{where}metropolis_per_sweep': value 0 is invalid: update "
+            f"{entry['update']!r} has no cluster move, so a sweep needs a Metropolis sweep"
+        ]
+    return []
+
+
+def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: str) -> list[str]:
+    """Cross-key checks of one Monte Carlo ensemble (config) or job (CLI).
+
+    ``where`` is the key prefix (``mc.ising.sq.`` or empty for a job); an ensemble has
+    ``sizes``, a job a single ``L``.
+    """
+    msgs = _measurement_errors(entry, where, what)
+    if "sizes" in entry:
+        sizes = [(f"{where}sizes[{i}]", n) for i, n in enumerate(entry["sizes"])]
+    else:
+        sizes = [(f"{where}L", entry["L"])]
+    ks = [(f"{where}couplings[{i}]", k) for i, k in enumerate(entry["couplings"])]
+    if system == "ising":
+        msgs += _ising_semantic_errors(entry["lattice"], entry["update"], sizes, ks, what)
+    elif system == "xy":
+        msgs += _xy_errors(entry, where, what)
+    return msgs
+
+
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a whole configuration and return a copy with defaults filled in.
 
@@ -170,11 +229,9 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     msgs = _schema_errors(cfg, schema, "config key")
     if not msgs:
         _fill_defaults(cfg, schema, schema)
-        for name, ens in cfg.get("mc", {}).get("ising", {}).items():
-            where = f"mc.ising.{name}"
-            sizes = [(f"{where}.sizes[{i}]", n) for i, n in enumerate(ens["sizes"])]
-            ks = [(f"{where}.couplings[{i}]", k) for i, k in enumerate(ens["couplings"])]
-            msgs += _ising_semantic_errors(ens["lattice"], ens["update"], sizes, ks, "config key")
+        for system, ensembles in cfg.get("mc", {}).items():
+            for name, ens in ensembles.items():
+                msgs += _ensemble_errors(system, ens, f"mc.{system}.{name}.", "config key")
     if msgs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(msgs))
     return cfg
@@ -194,11 +251,8 @@ def validate_job(kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
     msgs = _schema_errors(cfg, sub, "option")
     if not msgs:
         _fill_defaults(cfg, sub, schema)
-        if kind == "ising_mc_job":
-            ks = [(f"couplings[{i}]", k) for i, k in enumerate(cfg["couplings"])]
-            msgs += _ising_semantic_errors(
-                cfg["lattice"], cfg["update"], [("L", cfg["L"])], ks, "option"
-            )
+        if kind.endswith("_mc_job"):
+            msgs += _ensemble_errors(cfg["system"], cfg, "", "option")
     if msgs:
         raise ConfigError(f"invalid {kind.replace('_', ' ')}:\n  " + "\n  ".join(msgs))
     return cfg

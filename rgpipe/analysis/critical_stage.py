@@ -1,15 +1,25 @@
 """``python -m rgpipe critical``: critical points from Monte Carlo data.
 
-``--method binder``: Binder-cumulant crossings of an Ising coupling sweep measured at
-several lattice sizes (one input file per size, as written by ``rgpipe mc``).  The
-estimate of K_c is the crossing of the two largest sizes; the crossings of every pair
-of consecutive sizes, the reweighted curves and the bootstrap replicates are stored too.
+Inputs are Monte Carlo files of one system at several lattice sizes (one file per size,
+as written by ``rgpipe mc``).
 
-Layout of the output::
+``--method binder`` (Ising): the estimate of K_c is the Binder-cumulant crossing of the
+two largest sizes; the crossings of every pair of consecutive sizes, the reweighted
+curves and the bootstrap replicates are stored too::
 
-    /estimates/K_c/{mean, error_of_mean}    attrs: method, exact, reference, pair, failed
+    /estimates/K_c/{mean, error_of_mean}    attrs: method, exact, reference, pair, ...
     /crossings/{pairs, estimate, error, failed, replicates}
     /curves/{coupling, sizes, binder, binder_error}
+
+``--method helicity`` (XY): T_BKT from the Weber-Minnhagen fit of the helicity modulus
+of all sizes (:mod:`rgpipe.analysis.bkt`)::
+
+    /estimates/T_BKT/{mean, error_of_mean}  attrs: method, exact, reference, C, chi2, ...
+    /fit/{temperature, chi2, replicates}
+    /curves/{sizes, temperature, helicity, helicity_error}
+
+Every estimate group carries ``exact`` (NaN where unknown), ``reference``, ``method``
+and ``converged``; a fit that fails is written with NaN and ``converged = False``.
 """
 
 from __future__ import annotations
@@ -23,111 +33,168 @@ import numpy as np
 from rgpipe.config import ConfigError, validate_job
 from rgpipe.store import create_result, open_result, read_config
 
-EXACT_COUPLINGS = {
-    ("ising", "square"): ("K_c = ln(1 + sqrt 2)/2 (Onsager)", "K_C_SQUARE"),
-    ("ising", "lieb"): (
-        "J_c = arccosh(1 + sqrt 2)/2 (decimation to the square lattice)",
-        "J_C_LIEB",
-    ),
-}
-
 
 def exact_critical(system: str, lattice: str) -> tuple[float, str]:
-    """The exact critical coupling of a model and its source (NaN if unknown)."""
-    from rgpipe.physics import ising_exact
+    """The exact (or best literature) critical point of a model and its source."""
+    from rgpipe.analysis.bkt import T_BKT_LITERATURE
+    from rgpipe.physics.ising_exact import J_C_LIEB, K_C_SQUARE
 
-    if (system, lattice) not in EXACT_COUPLINGS:
-        return float("nan"), "none"
-    ref, name = EXACT_COUPLINGS[(system, lattice)]
-    return float(getattr(ising_exact, name)), ref
+    known = {
+        ("ising", "square"): (K_C_SQUARE, "K_c = ln(1 + sqrt 2)/2 (Onsager)"),
+        ("ising", "lieb"): (
+            J_C_LIEB,
+            "J_c = arccosh(1 + sqrt 2)/2 (decimation to the square lattice)",
+        ),
+        ("xy", "square"): (T_BKT_LITERATURE, "T_BKT = 0.89294(8), Hasenbusch 2005"),
+    }
+    return known.get((system, lattice), (float("nan"), "none"))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", required=True, choices=["binder"], help="estimator")
+    p.add_argument("--method", required=True, choices=["binder", "helicity"], help="estimator")
     p.add_argument("--inputs", nargs="+", required=True, help="Monte Carlo files (one per L)")
     p.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
     p.add_argument("--seed", type=int, help="seed of the bootstrap (default 0)")
     p.add_argument("--out", required=True, help="output HDF5 file")
 
 
-def _read_sizes(paths: list[str]) -> tuple[list[Any], dict[str, Any]]:
-    from rgpipe.analysis.binder import SizeData
-
-    sizes, systems = [], set()
+def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per-file configuration and data of the MC inputs (one system, distinct sizes)."""
+    items, systems = [], set()
     for path in paths:
         with open_result(path, stage="mc") as fh:
             cfg = read_config(fh)
-            systems.add((cfg["system"], cfg["lattice"]))
-            sizes.append(
-                SizeData(
-                    L=int(cfg["L"]),
-                    n_spins=int(fh["parameters"].attrs["n_spins"]),
-                    couplings=np.atleast_1d(fh["parameters/coupling"][()]),
-                    energy=np.atleast_2d(fh["observables/energy"][()]),
-                    magnetization=np.atleast_2d(fh["observables/magnetization"][()]),
-                )
-            )
+            systems.add((cfg["system"], cfg.get("lattice", "")))
+            item = {
+                "L": int(cfg["L"]),
+                "n_spins": int(fh["parameters"].attrs["n_spins"]),
+                "couplings": np.atleast_1d(fh["parameters/coupling"][()]),
+                "series": {k: np.atleast_2d(v[()]) for k, v in fh["observables"].items()},
+                "estimates": {
+                    k: (np.atleast_1d(g["mean"][()]), np.atleast_1d(g["error_of_mean"][()]))
+                    for k, g in fh["estimates"].items()
+                },
+            }
+            items.append(item)
     if len(systems) != 1:
         raise ConfigError(f"inputs mix different systems/lattices: {sorted(systems)}")
-    if len({d.L for d in sizes}) != len(sizes):
+    if len({d["L"] for d in items}) != len(items):
         raise ConfigError("inputs must have distinct lattice sizes")
     system, lattice = systems.pop()
-    return sizes, {"system": system, "lattice": lattice}
+    return sorted(items, key=lambda d: d["L"]), {"system": system, "lattice": lattice}
+
+
+def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
+    """Binder crossings; writes the groups; returns (estimate, error)."""
+    from rgpipe.analysis.binder import SizeData, binder_crossings
+
+    sizes = [
+        SizeData(
+            d["L"],
+            d["n_spins"],
+            d["couplings"],
+            d["series"]["energy"],
+            d["series"]["magnetization"],
+        )
+        for d in items
+    ]
+    res = binder_crossings(sizes, n_boot=job["bootstrap"], seed=job["seed"])
+    cr = fh.create_group("crossings")
+    for name in ("pairs", "estimate", "error", "failed", "replicates"):
+        cr.create_dataset(name, data=getattr(res, name))
+    cv = fh.create_group("curves")
+    cv.create_dataset("coupling", data=res.grid)
+    cv.create_dataset("sizes", data=np.array([d["L"] for d in items]))
+    cv.create_dataset("binder", data=res.curves)
+    cv.create_dataset("binder_error", data=res.curve_errors)
+    for (l1, l2), x, e in zip(res.pairs, res.estimate, res.error, strict=True):
+        print(f"rgpipe critical: crossing L={l1},{l2}: K = {x:.6f} +- {e:.6f}", file=sys.stderr)
+    attrs = {
+        "units": "1",
+        "description": "critical coupling K_c = J/T_c from the Binder crossing of the two "
+        "largest sizes",
+        "method": "binder_crossing",
+        "pair": res.pairs[-1],
+        "failed_replicates": int(res.failed[-1]),
+    }
+    return float(res.estimate[-1]), float(res.error[-1]), "K_c", attrs
+
+
+def _helicity(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
+    """Weber-Minnhagen T_BKT; writes the groups; returns (estimate, error, name, attrs)."""
+    from rgpipe.analysis.bkt import HelicityData, bootstrap_t_bkt
+
+    data = []
+    for d in items:
+        k = d["couplings"]
+        if np.any(k <= 0):
+            raise ConfigError("the helicity fit needs couplings K > 0 (T = 1/K)")
+        order = np.argsort(1.0 / k)
+        mean, err = d["estimates"]["helicity"]
+        data.append(HelicityData(d["L"], 1.0 / k[order], mean[order], err[order]))
+    fit, reps = bootstrap_t_bkt(data, n_boot=job["bootstrap"], seed=job["seed"])
+    ok = np.isfinite(reps)
+    err = float(np.std(reps[ok], ddof=1)) if ok.sum() > 1 else float("nan")
+    g = fh.create_group("fit")
+    g.create_dataset("temperature", data=fit.grid)
+    g.create_dataset("chi2", data=fit.chi2_curve)
+    g.create_dataset("replicates", data=reps)
+    cv = fh.create_group("curves")
+    cv.create_dataset("sizes", data=np.array([d.L for d in data]))
+    cv.create_dataset("temperature", data=np.array([d.temperature for d in data]))
+    cv.create_dataset("helicity", data=np.array([d.helicity for d in data]))
+    cv.create_dataset("helicity_error", data=np.array([d.error for d in data]))
+    print(
+        f"rgpipe critical: T_BKT = {fit.t_bkt:.5f} +- {err:.5f}, C = {fit.c:.3f}, "
+        f"chi2/dof = {fit.chi2:.2f}/{fit.dof}",
+        file=sys.stderr,
+    )
+    attrs = {
+        "units": "J/k_B",
+        "description": "BKT temperature from the Weber-Minnhagen fit of the helicity "
+        "modulus, Upsilon_L = (2T/pi)[1 + 1/(2 ln L + C)]",
+        "method": "helicity_weber_minnhagen",
+        "C": fit.c,
+        "chi2": fit.chi2,
+        "dof": fit.dof,
+        "failed_replicates": int((~ok).sum()),
+    }
+    return fit.t_bkt, err, "T_BKT", attrs
+
+
+METHODS = {"binder": (_binder, "ising"), "helicity": (_helicity, "xy")}
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, analyse, write."""
     try:
-        job = validate_job(
-            "critical_binder_job",
-            {
-                k: v
-                for k, v in {
-                    "method": args.method,
-                    "bootstrap": args.bootstrap,
-                    "seed": args.seed,
-                }.items()
-                if v is not None
-            },
-        )
-        sizes, model = _read_sizes(args.inputs)
+        given = {"method": args.method, "bootstrap": args.bootstrap, "seed": args.seed}
+        job = validate_job("critical_job", {k: v for k, v in given.items() if v is not None})
+        items, model = _read_inputs(args.inputs)
+        analyse, system = METHODS[job["method"]]
+        if model["system"] != system:
+            raise ConfigError(
+                f"--method {job['method']} needs {system} inputs, got {model['system']}"
+            )
     except (ConfigError, OSError) as exc:
         print(f"rgpipe critical: {exc}", file=sys.stderr)
         return 2
-    from rgpipe.analysis.binder import binder_crossings
-
-    res = binder_crossings(sizes, n_boot=job["bootstrap"], seed=job["seed"])
-    exact, ref = exact_critical(model["system"], model["lattice"])
-    config = {**job, **model, "sizes": sorted(d.L for d in sizes)}
+    config = {**job, **model, "sizes": [d["L"] for d in items]}
     with create_result(
         args.out, stage="critical", config=config, seed=job["seed"], inputs=args.inputs
     ) as fh:
-        est = fh.create_group("estimates").create_group("K_c")
-        est.create_dataset("mean", data=res.estimate[-1])
-        est.create_dataset("error_of_mean", data=res.error[-1])
+        estimate, error, name, attrs = analyse(items, job, fh)
+        exact, ref = exact_critical(model["system"], model["lattice"])
+        est = fh.create_group("estimates").create_group(name)
+        est.create_dataset("mean", data=estimate)
+        est.create_dataset("error_of_mean", data=error)
         est.attrs.update(
-            {
-                "units": "1",
-                "description": "critical coupling K_c = J/T_c from the Binder crossing of "
-                "the two largest sizes",
-                "method": "binder_crossing",
-                "pair": res.pairs[-1],
-                "exact": exact,
-                "reference": ref,
-                "failed_replicates": int(res.failed[-1]),
-                "converged": bool(np.isfinite(res.estimate[-1])),
-            }
+            {**attrs, "exact": exact, "reference": ref, "converged": bool(np.isfinite(estimate))}
         )
-        cr = fh.create_group("crossings")
-        for name in ("pairs", "estimate", "error", "failed", "replicates"):
-            cr.create_dataset(name, data=getattr(res, name))
-        cv = fh.create_group("curves")
-        cv.create_dataset("coupling", data=res.grid)
-        cv.create_dataset("sizes", data=np.array(sorted(d.L for d in sizes)))
-        cv.create_dataset("binder", data=res.curves)
-        cv.create_dataset("binder_error", data=res.curve_errors)
-        fh.attrs.update({"system": model["system"], "lattice": model["lattice"]})
-    for (l1, l2), x, e in zip(res.pairs, res.estimate, res.error, strict=True):
-        print(f"rgpipe critical: crossing L={l1},{l2}: K = {x:.6f} +- {e:.6f}", file=sys.stderr)
-    print(f"rgpipe critical: exact {exact:.6f}; wrote {args.out}", file=sys.stderr)
+        fh.attrs.update(model)
+    print(
+        f"rgpipe critical: {name} = {estimate:.6f} +- {error:.6f} (exact {exact:.6f}); "
+        f"wrote {args.out}",
+        file=sys.stderr,
+    )
     return 0

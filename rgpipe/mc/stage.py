@@ -13,20 +13,29 @@ from typing import Any
 
 from rgpipe.config import ConfigError, validate_job
 
-# option dest -> job key, per system
-_ISING_OPTIONS = {
-    "lattice": "lattice",
+_COMMON = {
     "L": "L",
     "coupling": "couplings",
-    "update": "update",
-    "backend": "backend",
     "sweeps": "sweeps",
     "thermalization": "thermalization",
     "measure_every": "measure_every",
     "configurations": "configurations",
     "seed": "seed",
 }
-SYSTEM_OPTIONS: dict[str, dict[str, str]] = {"ising": _ISING_OPTIONS}
+# option dest -> job key, per system
+SYSTEM_OPTIONS: dict[str, dict[str, str]] = {
+    "ising": {**_COMMON, "lattice": "lattice", "update": "update", "backend": "backend"},
+    "xy": {
+        **_COMMON,
+        "lattice": "lattice",
+        "update": "update",
+        "start": "start",
+        "metropolis_step": "metropolis_step",
+        "clusters_per_sweep": "clusters_per_sweep",
+        "metropolis_per_sweep": "metropolis_per_sweep",
+        "overrelax_per_sweep": "overrelax_per_sweep",
+    },
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,12 +50,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="compute threads (default 1)")
     p.add_argument("--device", default="auto", help="torch device for --backend torch")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    g = p.add_argument_group("ising")
-    g.add_argument("--lattice", help="square or lieb")
+    g = p.add_argument_group("lattice models (ising, xy)")
+    g.add_argument("--lattice", help="ising: square or lieb; xy: square or ring")
     g.add_argument("--L", type=int, help="linear size (cells per side for lieb)")
     g.add_argument("--coupling", type=float, nargs="+", help="coupling(s) K = J/T to sweep")
-    g.add_argument("--update", help="wolff, sw or metropolis")
+    g.add_argument("--update", help="ising: wolff, sw, metropolis; xy: combined, wolff, ...")
+    g = p.add_argument_group("ising")
     g.add_argument("--backend", help="numba (default) or torch (metropolis)")
+    g = p.add_argument_group("xy")
+    g.add_argument("--start", help="hot (default) or cold")
+    g.add_argument("--metropolis-step", type=float, help="Metropolis window (default: tuned)")
+    g.add_argument("--clusters-per-sweep", type=int, help="Wolff clusters per sweep")
+    g.add_argument("--metropolis-per-sweep", type=int, help="Metropolis sweeps per sweep")
+    g.add_argument("--overrelax-per-sweep", type=int, help="over-relaxation sweeps per sweep")
 
 
 def job_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,6 +83,19 @@ def job_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return validate_job(f"{args.system}_mc_job", job)
 
 
+def simulate(job: dict[str, Any], device: str = "auto", progress: bool = True):
+    """Run a validated job of any system; return its MCResult."""
+    if job["system"] == "ising":
+        from rgpipe.mc.ising import run_ising
+
+        return run_ising(job, device=device, progress=progress)
+    if job["system"] == "xy":
+        from rgpipe.mc.xy_result import xy_result
+
+        return xy_result(job)
+    raise ValueError(f"unknown system {job['system']!r}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate, simulate, write."""
     try:
@@ -74,17 +103,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"rgpipe mc: {exc}", file=sys.stderr)
         return 2
+    from rgpipe.mc.output import write_mc
     from rgpipe.runtime import set_threads
 
     set_threads(args.threads)
-    if args.system == "ising":
-        from rgpipe.mc.ising import run_ising
-
-        result = run_ising(job, device=args.device, progress=not args.quiet)
-    else:  # pragma: no cover - guarded by argparse choices
-        raise AssertionError(args.system)
-    from rgpipe.mc.output import write_mc
-
+    result = simulate(job, device=args.device, progress=not args.quiet)
     write_mc(args.out, result, job=job, seed=job["seed"])
     print(f"rgpipe mc: wrote {args.out}", file=sys.stderr)
     return 0

@@ -1,21 +1,23 @@
-# Critical-point extraction from Monte Carlo data: one job per ensemble and seed.
+# Critical-point extraction from Monte Carlo data: one job per ensemble and seed,
+# reading every size of the ensemble.
 
 
-rule extract_critical_binder:
-    """Binder-crossing K_c of Ising ensemble {ensemble}, seed {seed}, from all its sizes."""
+rule extract_critical:
+    """Critical point of {system} ensemble {ensemble}, seed {seed}, from all its sizes."""
     input:
         lambda wc: [
-            f"results/mc/ising/{wc.ensemble}/L~{L}/seed~{wc.seed}.h5"
-            for L in sorted(config["mc"]["ising"][wc.ensemble]["sizes"])
+            f"results/mc/{wc.system}/{wc.ensemble}/L~{L}/seed~{wc.seed}.h5"
+            for L in sorted(config["mc"][wc.system][wc.ensemble]["sizes"])
         ],
     output:
-        "results/critical/ising/{ensemble}/seed~{seed}.h5",
+        "results/critical/{system}/{ensemble}/seed~{seed}.h5",
     log:
-        "results/logs/critical/ising/{ensemble}/seed~{seed}.log",
+        "results/logs/critical/{system}/{ensemble}/seed~{seed}.log",
     benchmark:
-        "results/benchmarks/critical/ising/{ensemble}/seed~{seed}.tsv"
+        "results/benchmarks/critical/{system}/{ensemble}/seed~{seed}.tsv"
     params:
-        bootstrap=config["critical"]["binder"]["bootstrap"],
+        method=lambda wc: CRITICAL_METHOD[wc.system],
+        bootstrap=lambda wc: config["critical"][CRITICAL_METHOD[wc.system]]["bootstrap"],
     threads: 1
     resources:
         mem_mb=2000,
@@ -23,5 +25,5 @@ rule extract_critical_binder:
     conda:
         ENV
     shell:
-        "python -m rgpipe critical --method binder --inputs {input}"
+        "python -m rgpipe critical --method {params.method} --inputs {input}"
         " --bootstrap {params.bootstrap} --seed {wildcards.seed} --out {output} > {log} 2>&1"
