@@ -88,7 +88,9 @@ def _format_error(err: ValidationError, what: str) -> str:
         keys = ", ".join(f"{where}.{k}" if where != "<root>" else k for k in extra)
         return f"{what} {keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
     if err.validator == "required":
-        return f"{what} {where}: {err.message}"
+        missing = err.message.split("'")[1] if err.message.count("'") >= 2 else err.message
+        key = missing if where == "<root>" else f"{where}.{missing}"
+        return f"{what} '{key}': missing (required here)"
     return f"{what} '{where}': value {err.instance!r} is invalid: {err.message}"
 
 
@@ -178,7 +180,7 @@ def _measurement_errors(entry: Mapping[str, Any], where: str, what: str) -> list
             f"{what} '{where}sweeps': value {entry['sweeps']} is invalid: with measure_every "
             f"{entry['measure_every']} it gives {n} measurements (at least 2 needed)"
         )
-    if entry["configurations"] > n:
+    if entry.get("configurations", 0) > n:
         msgs.append(
             f"{what} '{where}configurations': value {entry['configurations']} is invalid: "
             f"more than the {n} measurements"
@@ -199,13 +201,37 @@ def _xy_errors(entry: Mapping[str, Any], where: str, what: str) -> list[str]:
     return []
 
 
+def _oscillator_errors(entry: Mapping[str, Any], where: str, what: str) -> list[str]:
+    """The potential must confine, and the reflection move needs an even potential."""
+    from rgpipe.physics.oscillator import potential_from_spec
+
+    try:
+        pot = potential_from_spec(entry, entry["mass"])
+    except ValueError as exc:
+        return [f"{what} '{where}potential': value {entry['potential']!r} is invalid: {exc}"]
+    update = entry.get("update") or ""
+    if "reflect" in update.split("+") and not pot.is_even:
+        return [
+            f"{what} '{where}update': value {update!r} is invalid: the reflect move is "
+            "exact only for an even potential"
+        ]
+    if update and not {"hmc", "metropolis"} & set(update.split("+")):
+        return [
+            f"{what} '{where}update': value {update!r} is invalid: needs hmc or metropolis "
+            "(reflect alone is not ergodic)"
+        ]
+    return []
+
+
 def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: str) -> list[str]:
     """Cross-key checks of one Monte Carlo ensemble (config) or job (CLI).
 
     ``where`` is the key prefix (``mc.ising.sq.`` or empty for a job); an ensemble has
-    ``sizes``, a job a single ``L``.
+    ``sizes`` (``n_tau`` list for the 0+1D field), a job a single ``L``.
     """
     msgs = _measurement_errors(entry, where, what)
+    if system == "oscillator":
+        return msgs + _oscillator_errors(entry, where, what)
     if "sizes" in entry:
         sizes = [(f"{where}sizes[{i}]", n) for i, n in enumerate(entry["sizes"])]
     else:

@@ -18,6 +18,14 @@ of all sizes (:mod:`rgpipe.analysis.bkt`)::
     /fit/{temperature, chi2, replicates}
     /curves/{sizes, temperature, helicity, helicity_error}
 
+``--method continuum`` (0+1D field): E0 (the virial energy <H>(beta) at large beta) and
+the gap E1 - E0, each extrapolated to a = 0 from runs at several n_tau (a = beta/n_tau)
+by a weighted fit in powers of a (``--powers``, default 0 2); exact values from exact
+diagonalisation of the continuum Hamiltonian::
+
+    /estimates/{E0, gap}/{mean, error_of_mean}   attrs: chi2, dof, powers, exact, ...
+    /points/{a, energy, energy_error, gap, gap_error}
+
 Every estimate group carries ``exact`` (NaN where unknown), ``reference``, ``method``
 and ``converged``; a fit that fails is written with NaN and ``converged = False``.
 """
@@ -25,6 +33,7 @@ and ``converged``; a fit that fails is written with NaN and ``converged = False`
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -51,37 +60,61 @@ def exact_critical(system: str, lattice: str) -> tuple[float, str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", required=True, choices=["binder", "helicity"], help="estimator")
+    p.add_argument(
+        "--method", required=True, choices=["binder", "helicity", "continuum"], help="estimator"
+    )
     p.add_argument("--inputs", nargs="+", required=True, help="Monte Carlo files (one per L)")
     p.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
     p.add_argument("--seed", type=int, help="seed of the bootstrap (default 0)")
+    p.add_argument(
+        "--powers", type=int, nargs="+", help="continuum: powers of a in the fit (default 0 2)"
+    )
     p.add_argument("--out", required=True, help="output HDF5 file")
 
 
+def _model_key(cfg: dict[str, Any]) -> tuple:
+    """What must be equal across the inputs of one analysis (everything but the size)."""
+    if cfg["system"] == "oscillator":
+        keys = ("potential", "lam", "eta", "omega", "coeffs", "mass", "beta")
+        return ("oscillator", json.dumps({k: cfg.get(k) for k in keys}, sort_keys=True))
+    return (cfg["system"], cfg.get("lattice", ""))
+
+
 def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Per-file configuration and data of the MC inputs (one system, distinct sizes)."""
-    items, systems = [], set()
+    """Per-file configuration and data of the MC inputs (one model, distinct sizes).
+
+    The size is L for lattice models and n_tau for the 0+1D field.
+    """
+    items, models = [], set()
     for path in paths:
         with open_result(path, stage="mc") as fh:
             cfg = read_config(fh)
-            systems.add((cfg["system"], cfg.get("lattice", "")))
-            item = {
-                "L": int(cfg["L"]),
-                "n_spins": int(fh["parameters"].attrs["n_spins"]),
-                "couplings": np.atleast_1d(fh["parameters/coupling"][()]),
-                "series": {k: np.atleast_2d(v[()]) for k, v in fh["observables"].items()},
-                "estimates": {
-                    k: (np.atleast_1d(g["mean"][()]), np.atleast_1d(g["error_of_mean"][()]))
-                    for k, g in fh["estimates"].items()
-                },
-            }
-            items.append(item)
-    if len(systems) != 1:
-        raise ConfigError(f"inputs mix different systems/lattices: {sorted(systems)}")
+            models.add(_model_key(cfg))
+            par = fh["parameters"]
+            items.append(
+                {
+                    "cfg": cfg,
+                    "L": int(cfg["n_tau"] if cfg["system"] == "oscillator" else cfg["L"]),
+                    "n_spins": int(par.attrs["n_spins"]),
+                    "couplings": np.atleast_1d(par["coupling"][()]) if "coupling" in par else None,
+                    "series": {k: np.atleast_2d(v[()]) for k, v in fh["observables"].items()},
+                    "estimates": {
+                        k: (np.atleast_1d(g["mean"][()]), np.atleast_1d(g["error_of_mean"][()]))
+                        for k, g in fh["estimates"].items()
+                    },
+                }
+            )
+    if len(models) != 1:
+        raise ConfigError(f"inputs mix different systems or models: {sorted(models)}")
     if len({d["L"] for d in items}) != len(items):
         raise ConfigError("inputs must have distinct lattice sizes")
-    system, lattice = systems.pop()
-    return sorted(items, key=lambda d: d["L"]), {"system": system, "lattice": lattice}
+    cfg = items[0]["cfg"]
+    model = {"system": cfg["system"]}
+    if cfg["system"] == "oscillator":
+        model.update(json.loads(_model_key(cfg)[1]))
+    else:
+        model["lattice"] = cfg["lattice"]
+    return sorted(items, key=lambda d: d["L"]), model
 
 
 def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
@@ -117,7 +150,14 @@ def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
         "pair": res.pairs[-1],
         "failed_replicates": int(res.failed[-1]),
     }
-    return float(res.estimate[-1]), float(res.error[-1]), "K_c", attrs
+    return [
+        {
+            "name": "K_c",
+            "mean": float(res.estimate[-1]),
+            "error": float(res.error[-1]),
+            "attrs": attrs,
+        }
+    ]
 
 
 def _helicity(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
@@ -159,16 +199,91 @@ def _helicity(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
         "dof": fit.dof,
         "failed_replicates": int((~ok).sum()),
     }
-    return fit.t_bkt, err, "T_BKT", attrs
+    return [{"name": "T_BKT", "mean": fit.t_bkt, "error": err, "attrs": attrs}]
 
 
-METHODS = {"binder": (_binder, "ising"), "helicity": (_helicity, "xy")}
+def _continuum(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
+    """E0 and the gap extrapolated to a = 0; exact values from exact diagonalisation."""
+    from rgpipe.physics.oscillator import extrapolate_continuum, potential_from_spec
+    from rgpipe.physics.oscillator_exact import continuum_spectrum, continuum_thermal
+
+    cfg = items[0]["cfg"]
+    beta, mass = float(cfg["beta"]), float(cfg["mass"])
+    a = np.array([beta / d["L"] for d in items])
+    pts = fh.create_group("points")
+    pts.create_dataset("a", data=a)
+    pot = potential_from_spec(cfg, mass)
+    spectrum = continuum_spectrum(pot, mass)
+    thermal = continuum_thermal(spectrum, beta)
+    exact = {
+        "energy": (float(spectrum.energies[0]), float(thermal.energy)),
+        "gap": (float(spectrum.energies[1] - spectrum.energies[0]), float("nan")),
+    }
+    out = []
+    for obs, name in (("energy", "E0"), ("gap", "gap")):
+        mean = np.array([d["estimates"][obs][0][0] for d in items])
+        err = np.array([d["estimates"][obs][1][0] for d in items])
+        pts.create_dataset(obs, data=mean)
+        pts.create_dataset(f"{obs}_error", data=err)
+        powers = tuple(job["powers"])
+        ok = np.isfinite(mean) & np.isfinite(err) & (err > 0)
+        if ok.sum() > len(powers) - 1:
+            ext = extrapolate_continuum(
+                list(zip(a[ok], mean[ok], err[ok], strict=True)), powers=powers
+            )
+            value, error, chi2, dof = ext.value, ext.error, ext.chi2, ext.dof
+        else:
+            value = error = chi2 = float("nan")
+            dof = 0
+        print(
+            f"rgpipe critical: {name}(a -> 0) = {value:.6f} +- {error:.6f}, "
+            f"chi2/dof = {chi2:.2f}/{dof}, exact {exact[obs][0]:.6f}",
+            file=sys.stderr,
+        )
+        attrs = {
+            "units": "energy (hbar = 1)",
+            "description": (
+                "ground-state energy: the virial <H>(beta) extrapolated to a = 0 (thermal "
+                "excess of order gap exp(-beta gap) not removed)"
+                if obs == "energy"
+                else "E1 - E0 from cosh fits of C(tau), extrapolated to a = 0"
+            ),
+            "method": "continuum_extrapolation",
+            "powers": np.array(powers),
+            "chi2": chi2,
+            "dof": dof,
+            "points_used": int(ok.sum()),
+            "exact_thermal": exact[obs][1],
+        }
+        out.append(
+            {
+                "name": name,
+                "mean": value,
+                "error": error,
+                "attrs": attrs,
+                "exact": exact[obs][0],
+                "reference": "exact diagonalisation of the continuum Hamiltonian",
+            }
+        )
+    return out
+
+
+METHODS = {
+    "binder": (_binder, "ising"),
+    "helicity": (_helicity, "xy"),
+    "continuum": (_continuum, "oscillator"),
+}
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, analyse, write."""
     try:
-        given = {"method": args.method, "bootstrap": args.bootstrap, "seed": args.seed}
+        given = {
+            "method": args.method,
+            "bootstrap": args.bootstrap,
+            "seed": args.seed,
+            "powers": args.powers,
+        }
         job = validate_job("critical_job", {k: v for k, v in given.items() if v is not None})
         items, model = _read_inputs(args.inputs)
         analyse, system = METHODS[job["method"]]
@@ -183,18 +298,27 @@ def run(args: argparse.Namespace) -> int:
     with create_result(
         args.out, stage="critical", config=config, seed=job["seed"], inputs=args.inputs
     ) as fh:
-        estimate, error, name, attrs = analyse(items, job, fh)
-        exact, ref = exact_critical(model["system"], model["lattice"])
-        est = fh.create_group("estimates").create_group(name)
-        est.create_dataset("mean", data=estimate)
-        est.create_dataset("error_of_mean", data=error)
-        est.attrs.update(
-            {**attrs, "exact": exact, "reference": ref, "converged": bool(np.isfinite(estimate))}
-        )
-        fh.attrs.update(model)
-    print(
-        f"rgpipe critical: {name} = {estimate:.6f} +- {error:.6f} (exact {exact:.6f}); "
-        f"wrote {args.out}",
-        file=sys.stderr,
-    )
+        estimates = analyse(items, job, fh)
+        group = fh.create_group("estimates")
+        for e in estimates:
+            if "exact" not in e:
+                e["exact"], e["reference"] = exact_critical(model["system"], model.get("lattice"))
+            est = group.create_group(e["name"])
+            est.create_dataset("mean", data=e["mean"])
+            est.create_dataset("error_of_mean", data=e["error"])
+            est.attrs.update(
+                {
+                    **e["attrs"],
+                    "exact": e["exact"],
+                    "reference": e["reference"],
+                    "converged": bool(np.isfinite(e["mean"])),
+                }
+            )
+            print(
+                f"rgpipe critical: {e['name']} = {e['mean']:.6f} +- {e['error']:.6f} "
+                f"(exact {e['exact']:.6f})",
+                file=sys.stderr,
+            )
+        fh.attrs.update({k: v for k, v in model.items() if v is not None})
+    print(f"rgpipe critical: wrote {args.out}", file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ One file holds one job: a sweep over one control parameter (the coupling K for t
 Ising model) at fixed size and seed.  Layout::
 
     /parameters/<name>              control parameter values, shape () or (n_p,)
+    /parameters/<axis>              other axes of the data (e.g. Euclidean time tau)
     /observables/<obs>              measurement series, shape (n_meas,) or (n_p, n_meas)
     /estimates/<est>/{mean, error_of_mean, variance, tau_int}   shape () or (n_p,)
     /samples/<what>                 stored configurations (n_cfg, ...) or (n_p, n_cfg, ...)
@@ -41,6 +42,7 @@ class MCResult:
         sample_attrs: attributes of the samples group (layout description).
         diagnostics: name -> (n_p,) arrays.
         attrs: extra attributes of the root ``/parameters`` group (system facts).
+        axes: name -> 1-D arrays of other data axes (written next to the parameter).
     """
 
     parameter: str
@@ -52,6 +54,7 @@ class MCResult:
     sample_attrs: dict[str, Any] = field(default_factory=dict)
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
+    axes: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _squeeze(a: Any, single: bool) -> np.ndarray:
@@ -66,6 +69,8 @@ def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: i
         par = fh.create_group("parameters")
         par.attrs.update(result.attrs)
         par.create_dataset(result.parameter, data=_squeeze(result.values, single))
+        for name, axis in result.axes.items():
+            par.create_dataset(name, data=np.asarray(axis))
         obs = fh.create_group("observables")
         for name, data in result.series.items():
             ds = obs.create_dataset(

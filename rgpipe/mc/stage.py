@@ -35,6 +35,27 @@ SYSTEM_OPTIONS: dict[str, dict[str, str]] = {
         "metropolis_per_sweep": "metropolis_per_sweep",
         "overrelax_per_sweep": "overrelax_per_sweep",
     },
+    "oscillator": {
+        "sweeps": "sweeps",
+        "thermalization": "thermalization",
+        "measure_every": "measure_every",
+        "seed": "seed",
+        "potential": "potential",
+        "lam": "lam",
+        "eta": "eta",
+        "omega": "omega",
+        "coeffs": "coeffs",
+        "mass": "mass",
+        "beta": "beta",
+        "n_tau": "n_tau",
+        "update": "update",
+        "hmc_steps": "hmc_steps",
+        "hmc_length": "hmc_length",
+        "fourier_acceleration": "fourier_acceleration",
+        "metropolis_step": "metropolis_step",
+        "gap_tmin": "gap_tmin",
+        "correlator_rows": "correlator_rows",
+    },
 }
 
 
@@ -63,6 +84,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clusters-per-sweep", type=int, help="Wolff clusters per sweep")
     g.add_argument("--metropolis-per-sweep", type=int, help="Metropolis sweeps per sweep")
     g.add_argument("--overrelax-per-sweep", type=int, help="over-relaxation sweeps per sweep")
+    g = p.add_argument_group("oscillator (0+1D field; --update hmc+reflect etc.)")
+    g.add_argument("--potential", help="double_well (default), harmonic or polynomial")
+    g.add_argument("--lam", type=float, help="double well: V = lam/4 (x^2 - eta^2)^2")
+    g.add_argument("--eta", type=float, help="double well: minima at +-eta")
+    g.add_argument("--omega", type=float, help="harmonic frequency")
+    g.add_argument("--coeffs", type=float, nargs="+", help="polynomial V, increasing powers")
+    g.add_argument("--mass", type=float, help="particle mass (default 1)")
+    g.add_argument("--beta", type=float, help="Euclidean time extent")
+    g.add_argument("--n-tau", type=int, help="time slices (a = beta/n_tau)")
+    g.add_argument("--hmc-steps", type=int, help="leapfrog steps per trajectory")
+    g.add_argument("--hmc-length", type=float, help="trajectory length")
+    g.add_argument(
+        "--fourier-acceleration",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Fourier-accelerated HMC (default on)",
+    )
+    g.add_argument("--gap-tmin", type=float, help="start of the cosh fit window of C(tau)")
+    g.add_argument("--correlator-rows", type=int, help="stored binned correlator rows")
 
 
 def job_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,6 +133,10 @@ def simulate(job: dict[str, Any], device: str = "auto", progress: bool = True):
         from rgpipe.mc.xy_result import xy_result
 
         return xy_result(job)
+    if job["system"] == "oscillator":
+        from rgpipe.mc.oscillator_result import oscillator_result
+
+        return oscillator_result(job)
     raise ValueError(f"unknown system {job['system']!r}")
 
 

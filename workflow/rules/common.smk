@@ -26,13 +26,26 @@ MC_FLAGS = {
     "clusters_per_sweep": "--clusters-per-sweep",
     "metropolis_per_sweep": "--metropolis-per-sweep",
     "overrelax_per_sweep": "--overrelax-per-sweep",
+    "potential": "--potential",
+    "lam": "--lam",
+    "eta": "--eta",
+    "omega": "--omega",
+    "coeffs": "--coeffs",
+    "mass": "--mass",
+    "beta": "--beta",
+    "hmc_steps": "--hmc-steps",
+    "hmc_length": "--hmc-length",
+    "gap_tmin": "--gap-tmin",
+    "correlator_rows": "--correlator-rows",
 }
+# the size of one job: L (lattice models, path L~<L>) or n_tau (0+1D field, path N~<n>)
+SIZE = {"ising": ("sizes", "L"), "xy": ("sizes", "L"), "oscillator": ("n_tau", "N")}
 
 
 wildcard_constraints:
-    system=r"ising|xy",
+    system=r"ising|xy|oscillator",
     ensemble=r"[A-Za-z][A-Za-z0-9_-]*",
-    L=r"[0-9]+",
+    size=r"[0-9]+",
     seed=r"[0-9]+",
 
 
@@ -44,13 +57,13 @@ def ensemble(wildcards):
 def mc_job(wildcards):
     """The job slice `python -m rgpipe mc` runs with (as the CLI fills it in)."""
     ens = ensemble(wildcards)
-    job = {k: v for k, v in ens.items() if k not in ("sizes", "seeds")}
-    job.update(
-        system=wildcards.system,
-        L=int(wildcards.L),
-        seed=int(wildcards.seed),
-        couplings=sorted(ens["couplings"]),
-    )
+    sizes_key, size_flag = SIZE[wildcards.system]
+    job = {k: v for k, v in ens.items() if k not in (sizes_key, "seeds")}
+    job.update(system=wildcards.system, seed=int(wildcards.seed))
+    if wildcards.system == "oscillator":
+        job["n_tau"] = int(wildcards.size)
+    else:
+        job.update(L=int(wildcards.size), couplings=sorted(ens["couplings"]))
     return job
 
 
@@ -58,59 +71,92 @@ def mc_flags(wildcards):
     """The job as command-line flags (null values, i.e. automatic settings, omitted)."""
     parts = []
     for key, value in mc_job(wildcards).items():
+        if key == "fourier_acceleration":
+            parts.append("--fourier-acceleration" if value else "--no-fourier-acceleration")
         if key not in MC_FLAGS or value is None:
             continue
         if isinstance(value, list):
             value = " ".join(repr(float(v)) for v in value)
         parts.append(f"{MC_FLAGS[key]} {value}")
-    return " ".join(parts)
+    size_option = "--n-tau" if wildcards.system == "oscillator" else "--L"
+    return f"{size_option} {wildcards.size} " + " ".join(parts)
 
 
 def n_sites(wildcards):
+    """Degrees of freedom of one job (spins, rotors or time slices)."""
     ens = ensemble(wildcards)
-    per_cell = 3 if ens.get("lattice") == "lieb" else 1
-    return int(wildcards.L) ** (1 if ens.get("lattice") == "ring" else 2) * per_cell
+    n = int(wildcards.size)
+    if wildcards.system == "oscillator" or ens.get("lattice") == "ring":
+        return n
+    return n * n * (3 if ens.get("lattice") == "lieb" else 1)
 
 
 def mc_runtime_min(wildcards):
-    """Generous wall-time estimate in minutes (1e6 site updates/s worst case, x3)."""
+    """Generous wall-time estimate in minutes (1e6 site updates/s worst case, x3; HMC
+    trajectories of the 0+1D field count 10 updates per site)."""
     ens = ensemble(wildcards)
     sweeps = ens["sweeps"] + ens["thermalization"]
-    work = n_sites(wildcards) * sweeps * len(ens["couplings"])
-    return max(10, math.ceil(3 * work / 1e6 / 60))
+    points = len(ens.get("couplings", [None])) * (10 if wildcards.system == "oscillator" else 1)
+    return max(10, math.ceil(3 * n_sites(wildcards) * sweeps * points / 1e6 / 60))
 
 
 def mc_mem_mb(wildcards):
-    """Series (up to 12 x 8 B per measurement) and configurations (8 B per site), plus
-    interpreter overhead."""
+    """Series (up to 12 x 8 B per measurement), configurations (8 B per site) and the
+    0+1D correlator, plus interpreter overhead."""
     ens = ensemble(wildcards)
-    k = len(ens["couplings"])
-    data = k * (96 * ens["sweeps"] + 8 * ens["configurations"] * n_sites(wildcards)) / 1e6
+    k = len(ens.get("couplings", [None]))
+    configs = ens.get("configurations", 0) * n_sites(wildcards)
+    data = k * (96 * ens["sweeps"] + 8 * configs + 8 * 4096 * n_sites(wildcards)) / 1e6
     return int(1000 + 3 * data)
+
+
+def mc_path(system, name, size, seed):
+    """The output file of one Monte Carlo job."""
+    return f"results/mc/{system}/{name}/{SIZE[system][1]}~{size}/seed~{seed}.h5"
 
 
 def mc_targets():
     """Every Monte Carlo output file of the configuration."""
     return [
-        f"results/mc/{system}/{name}/L~{L}/seed~{seed}.h5"
+        mc_path(system, name, size, seed)
         for system, ensembles in config["mc"].items()
         for name, ens in ensembles.items()
-        for L in ens["sizes"]
+        for size in ens[SIZE[system][0]]
         for seed in ens["seeds"]
     ]
 
 
-CRITICAL_METHOD = {"ising": "binder", "xy": "helicity"}
+def critical_inputs(wildcards):
+    """Every size of the ensemble, same seed."""
+    ens = config["mc"][wildcards.system][wildcards.ensemble]
+    return [
+        mc_path(wildcards.system, wildcards.ensemble, size, wildcards.seed)
+        for size in sorted(ens[SIZE[wildcards.system][0]])
+    ]
+
+
+CRITICAL_METHOD = {"ising": "binder", "xy": "helicity", "oscillator": "continuum"}
+
+
+def critical_flags(wildcards):
+    """Method-specific options of `python -m rgpipe critical`."""
+    method = CRITICAL_METHOD[wildcards.system]
+    settings = config["critical"][method]
+    if method == "continuum":
+        return "--powers " + " ".join(str(p) for p in settings["powers"])
+    return f"--bootstrap {settings['bootstrap']}"
 
 
 def critical_targets():
-    """Critical-point files: every ensemble with at least two sizes (square-lattice XY
-    only), every seed."""
-    return [
-        f"results/critical/{system}/{name}/seed~{seed}.h5"
-        for system, ensembles in config["mc"].items()
-        if system in CRITICAL_METHOD
-        for name, ens in ensembles.items()
-        if len(ens["sizes"]) >= 2 and not (system == "xy" and ens["lattice"] != "square")
-        for seed in ens["seeds"]
-    ]
+    """Critical-point files: every ensemble with enough sizes (square-lattice XY only;
+    the continuum fit needs more n_tau than fit parameters), every seed."""
+    out = []
+    for system, ensembles in config["mc"].items():
+        for name, ens in ensembles.items():
+            n = len(ens[SIZE[system][0]])
+            if system == "xy" and ens["lattice"] != "square":
+                continue
+            needed = len(config["critical"]["continuum"]["powers"]) if system == "oscillator" else 2
+            if n >= needed:
+                out += [f"results/critical/{system}/{name}/seed~{seed}.h5" for seed in ens["seeds"]]
+    return out

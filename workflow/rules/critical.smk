@@ -5,10 +5,7 @@
 rule extract_critical:
     """Critical point of {system} ensemble {ensemble}, seed {seed}, from all its sizes."""
     input:
-        lambda wc: [
-            f"results/mc/{wc.system}/{wc.ensemble}/L~{L}/seed~{wc.seed}.h5"
-            for L in sorted(config["mc"][wc.system][wc.ensemble]["sizes"])
-        ],
+        critical_inputs,
     output:
         "results/critical/{system}/{ensemble}/seed~{seed}.h5",
     log:
@@ -17,7 +14,7 @@ rule extract_critical:
         "results/benchmarks/critical/{system}/{ensemble}/seed~{seed}.tsv"
     params:
         method=lambda wc: CRITICAL_METHOD[wc.system],
-        bootstrap=lambda wc: config["critical"][CRITICAL_METHOD[wc.system]]["bootstrap"],
+        flags=critical_flags,
     threads: 1
     resources:
         mem_mb=2000,
@@ -26,4 +23,4 @@ rule extract_critical:
         ENV
     shell:
         "python -m rgpipe critical --method {params.method} --inputs {input}"
-        " --bootstrap {params.bootstrap} --seed {wildcards.seed} --out {output} > {log} 2>&1"
+        " {params.flags} --seed {wildcards.seed} --out {output} > {log} 2>&1"
