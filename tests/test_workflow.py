@@ -79,11 +79,14 @@ def test_dry_run_of_default_config(workdir):
     proc = snakemake("-n", "--cores", "2", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    ensembles = [e for system in cfg["mc"].values() for e in system.values()]
-    n_jobs = sum(len(e["sizes"]) * len(e.get("seeds", [0])) for e in ensembles)
-    n_crit = sum(len(e.get("seeds", [0])) for e in ensembles if len(e["sizes"]) > 1)
+    lattice = [e for s in ("ising", "xy", "phi4") for e in cfg["mc"].get(s, {}).values()]
+    time = list(cfg["mc"].get("oscillator", {}).values())
+    n_jobs = sum(len(e["sizes"]) * len(e.get("seeds", [0])) for e in lattice)
+    n_time = sum(len(e["n_tau"]) * len(e.get("seeds", [0])) for e in time)
+    n_crit = sum(len(e.get("seeds", [0])) for e in lattice + time)
     counts = job_counts(proc.stdout)
     assert counts["sample_mc"] == n_jobs
+    assert counts.get("sample_mc_time", 0) == n_time
     assert counts["extract_critical"] == n_crit
 
 
