@@ -59,3 +59,19 @@ def test_constant_series():
 def test_too_short_series_rejected():
     with pytest.raises(ValueError, match="at least 2"):
         gamma_method(np.array([1.0]))
+
+
+def test_alternating_series_does_not_hide_a_slow_mode():
+    """x_t = slow_t + (-1)^t u_t: a large period-2 alternation on top of a slow AR(1)
+    mode (as over-relaxation of a stiff mode produces).  The error must follow the slow
+    mode, i.e. match the spread of the means over independent chains."""
+    rng = np.random.default_rng(3)
+    n, chains = 20000, 200
+    slow = ar1(rng, 0.98, n, size=chains)
+    sign = (-1.0) ** np.arange(n)
+    alternating = sign * (5.0 + 0.5 * rng.normal(size=(chains, n)))
+    x = 0.3 * slow + alternating
+    stats = [gamma_method(s) for s in x]
+    spread = np.std([s.mean for s in stats], ddof=1)
+    err = np.mean([s.error_of_mean for s in stats])
+    assert abs(err / spread - 1) < 0.15
