@@ -87,6 +87,8 @@ def _format_error(err: ValidationError, what: str) -> str:
         extra = sorted(set(err.instance) - set(allowed))
         keys = ", ".join(f"{where}.{k}" if where != "<root>" else k for k in extra)
         return f"{what} {keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
+    if err.validator in ("oneOf", "anyOf") and "description" in err.schema:
+        return f"{what} '{where}': {err.schema['description']}"
     if err.validator == "required":
         missing = err.message.split("'")[1] if err.message.count("'") >= 2 else err.message
         key = missing if where == "<root>" else f"{where}.{missing}"
@@ -223,6 +225,30 @@ def _oscillator_errors(entry: Mapping[str, Any], where: str, what: str) -> list[
     return []
 
 
+def _phi4_errors(entry: Mapping[str, Any], where: str, what: str) -> list[str]:
+    """Every (L, beta, lam) point must be simulable (e.g. a stable Gaussian at lam = 0)."""
+    from rgpipe.physics.phi4 import lattice_from_continuum, parameter_problems
+
+    sizes = entry["sizes"] if "sizes" in entry else [entry["L"]]
+    msgs = []
+    points = []  # (key path, beta, lam)
+    if "betas" in entry:
+        points = [(f"{where}betas[{i}]", b, entry["lam"]) for i, b in enumerate(entry["betas"])]
+    else:
+        for i, m0sq in enumerate(entry["m0sq"]):
+            try:
+                beta, lam = lattice_from_continuum(m0sq, entry["lambda0"])
+                points.append((f"{where}m0sq[{i}]", beta, lam))
+            except ValueError as exc:
+                msgs.append(f"{what} '{where}m0sq[{i}]': value {m0sq!r} is invalid: {exc}")
+    for L in sizes:
+        for key, beta, lam in points:
+            msgs += [f"{what} '{key}': {m}" for m in parameter_problems(L, beta, lam)]
+    if entry["update"] == "overrelaxation" and entry["or_sweeps"] == 0:
+        msgs.append(f"{what} '{where}or_sweeps': value 0 is invalid with update 'overrelaxation'")
+    return msgs
+
+
 def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: str) -> list[str]:
     """Cross-key checks of one Monte Carlo ensemble (config) or job (CLI).
 
@@ -232,6 +258,8 @@ def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: st
     msgs = _measurement_errors(entry, where, what)
     if system == "oscillator":
         return msgs + _oscillator_errors(entry, where, what)
+    if system == "phi4":
+        return msgs + _phi4_errors(entry, where, what)
     if "sizes" in entry:
         sizes = [(f"{where}sizes[{i}]", n) for i, n in enumerate(entry["sizes"])]
     else:

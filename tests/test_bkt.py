@@ -109,4 +109,4 @@ def test_xy_mc_and_helicity_stage(tmp_path):
         str(tmp_path / "x.h5"),
         check=False,
     )
-    assert bad.returncode == 2 and "needs ising inputs" in bad.stderr
+    assert bad.returncode == 2 and "needs ising or phi4 inputs" in bad.stderr

@@ -59,6 +59,13 @@ def exact_critical(system: str, lattice: str) -> tuple[float, str]:
     return known.get((system, lattice), (float("nan"), "none"))
 
 
+def literature_phi4(model: dict[str, Any]) -> tuple[float, str]:
+    """beta_c of 2D phi^4 in the lattice form at lam = 1 (approximate literature value)."""
+    if model.get("lam") == 1.0:
+        return 0.680, "beta_c ~ 0.680 at lam = 1 (literature; strong corrections to scaling)"
+    return float("nan"), "none"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method", required=True, choices=["binder", "helicity", "continuum"], help="estimator"
@@ -77,6 +84,8 @@ def _model_key(cfg: dict[str, Any]) -> tuple:
     if cfg["system"] == "oscillator":
         keys = ("potential", "lam", "eta", "omega", "coeffs", "mass", "beta")
         return ("oscillator", json.dumps({k: cfg.get(k) for k in keys}, sort_keys=True))
+    if cfg["system"] == "phi4":
+        return ("phi4", json.dumps({k: cfg.get(k) for k in ("lam", "lambda0")}, sort_keys=True))
     return (cfg["system"], cfg.get("lattice", ""))
 
 
@@ -96,7 +105,7 @@ def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]
                     "cfg": cfg,
                     "L": int(cfg["n_tau"] if cfg["system"] == "oscillator" else cfg["L"]),
                     "n_spins": int(par.attrs["n_spins"]),
-                    "couplings": np.atleast_1d(par["coupling"][()]) if "coupling" in par else None,
+                    "couplings": np.atleast_1d(par[par.attrs.get("parameter", "coupling")][()]),
                     "series": {k: np.atleast_2d(v[()]) for k, v in fh["observables"].items()},
                     "estimates": {
                         k: (np.atleast_1d(g["mean"][()]), np.atleast_1d(g["error_of_mean"][()]))
@@ -110,28 +119,46 @@ def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]
         raise ConfigError("inputs must have distinct lattice sizes")
     cfg = items[0]["cfg"]
     model = {"system": cfg["system"]}
-    if cfg["system"] == "oscillator":
+    if cfg["system"] in ("oscillator", "phi4"):
         model.update(json.loads(_model_key(cfg)[1]))
-    else:
+    if cfg["system"] == "phi4":
+        model["lattice"] = "square"
+    elif cfg["system"] != "oscillator":
         model["lattice"] = cfg["lattice"]
     return sorted(items, key=lambda d: d["L"]), model
 
 
 def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
-    """Binder crossings; writes the groups; returns (estimate, error)."""
-    from rgpipe.analysis.binder import SizeData, binder_crossings
+    """Binder crossings (Ising: reweighted series; phi^4: interpolated estimates); writes
+    the groups; returns the estimate records."""
+    from rgpipe.analysis.binder import (
+        BinderCurve,
+        SizeData,
+        binder_crossings,
+        interpolated_crossings,
+    )
 
-    sizes = [
-        SizeData(
-            d["L"],
-            d["n_spins"],
-            d["couplings"],
-            d["series"]["energy"],
-            d["series"]["magnetization"],
-        )
-        for d in items
-    ]
-    res = binder_crossings(sizes, n_boot=job["bootstrap"], seed=job["seed"])
+    if items[0]["cfg"]["system"] == "ising":
+        sizes = [
+            SizeData(
+                d["L"],
+                d["n_spins"],
+                d["couplings"],
+                d["series"]["energy"],
+                d["series"]["magnetization"],
+            )
+            for d in items
+        ]
+        res = binder_crossings(sizes, n_boot=job["bootstrap"], seed=job["seed"])
+        how = "multiple-histogram reweighting, block bootstrap"
+    else:
+        curves = []
+        for d in items:
+            order = np.argsort(d["couplings"])
+            mean, err = d["estimates"]["binder"]
+            curves.append(BinderCurve(d["L"], d["couplings"][order], mean[order], err[order]))
+        res = interpolated_crossings(curves, n_boot=job["bootstrap"], seed=job["seed"])
+        how = "cubic-spline interpolation of the estimates, parametric bootstrap"
     cr = fh.create_group("crossings")
     for name in ("pairs", "estimate", "error", "failed", "replicates"):
         cr.create_dataset(name, data=getattr(res, name))
@@ -144,15 +171,16 @@ def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
         print(f"rgpipe critical: crossing L={l1},{l2}: K = {x:.6f} +- {e:.6f}", file=sys.stderr)
     attrs = {
         "units": "1",
-        "description": "critical coupling K_c = J/T_c from the Binder crossing of the two "
-        "largest sizes",
+        "description": "critical coupling from the Binder crossing of the two largest sizes ("
+        + how
+        + ")",
         "method": "binder_crossing",
         "pair": res.pairs[-1],
         "failed_replicates": int(res.failed[-1]),
     }
     return [
         {
-            "name": "K_c",
+            "name": "beta_c" if items[0]["cfg"]["system"] == "phi4" else "K_c",
             "mean": float(res.estimate[-1]),
             "error": float(res.error[-1]),
             "attrs": attrs,
@@ -269,9 +297,9 @@ def _continuum(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
 
 
 METHODS = {
-    "binder": (_binder, "ising"),
-    "helicity": (_helicity, "xy"),
-    "continuum": (_continuum, "oscillator"),
+    "binder": (_binder, ("ising", "phi4")),
+    "helicity": (_helicity, ("xy",)),
+    "continuum": (_continuum, ("oscillator",)),
 }
 
 
@@ -286,10 +314,11 @@ def run(args: argparse.Namespace) -> int:
         }
         job = validate_job("critical_job", {k: v for k, v in given.items() if v is not None})
         items, model = _read_inputs(args.inputs)
-        analyse, system = METHODS[job["method"]]
-        if model["system"] != system:
+        analyse, systems = METHODS[job["method"]]
+        if model["system"] not in systems:
             raise ConfigError(
-                f"--method {job['method']} needs {system} inputs, got {model['system']}"
+                f"--method {job['method']} needs {' or '.join(systems)} inputs, "
+                f"got {model['system']}"
             )
     except (ConfigError, OSError) as exc:
         print(f"rgpipe critical: {exc}", file=sys.stderr)
@@ -301,7 +330,9 @@ def run(args: argparse.Namespace) -> int:
         estimates = analyse(items, job, fh)
         group = fh.create_group("estimates")
         for e in estimates:
-            if "exact" not in e:
+            if "exact" not in e and model["system"] == "phi4":
+                e["exact"], e["reference"] = literature_phi4(model)
+            elif "exact" not in e:
                 e["exact"], e["reference"] = exact_critical(model["system"], model.get("lattice"))
             est = group.create_group(e["name"])
             est.create_dataset("mean", data=e["mean"])

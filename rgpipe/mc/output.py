@@ -43,6 +43,8 @@ class MCResult:
         diagnostics: name -> (n_p,) arrays.
         attrs: extra attributes of the root ``/parameters`` group (system facts).
         axes: name -> 1-D arrays of other data axes (written next to the parameter).
+        point_parameters: name -> (n_p,) further per-point parameters (e.g. the
+            continuum-form equivalents of each beta), written next to the parameter.
     """
 
     parameter: str
@@ -55,6 +57,7 @@ class MCResult:
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
     axes: dict[str, np.ndarray] = field(default_factory=dict)
+    point_parameters: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _squeeze(a: Any, single: bool) -> np.ndarray:
@@ -68,7 +71,11 @@ def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: i
     with create_result(path, stage="mc", config=job, seed=seed) as fh:
         par = fh.create_group("parameters")
         par.attrs.update(result.attrs)
+        par.attrs["parameter"] = result.parameter
         par.create_dataset(result.parameter, data=_squeeze(result.values, single))
+        for name, values in result.point_parameters.items():
+            if name != result.parameter:
+                par.create_dataset(name, data=_squeeze(values, single))
         for name, axis in result.axes.items():
             par.create_dataset(name, data=np.asarray(axis))
         obs = fh.create_group("observables")

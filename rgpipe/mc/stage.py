@@ -35,6 +35,22 @@ SYSTEM_OPTIONS: dict[str, dict[str, str]] = {
         "metropolis_per_sweep": "metropolis_per_sweep",
         "overrelax_per_sweep": "overrelax_per_sweep",
     },
+    "phi4": {
+        "L": "L",
+        "coupling": "betas",
+        "lam": "lam",
+        "m0sq": "m0sq",
+        "lambda0": "lambda0",
+        "update": "update",
+        "metropolis_step": "metropolis_step",
+        "or_sweeps": "or_sweeps",
+        "clusters": "clusters",
+        "sweeps": "sweeps",
+        "thermalization": "thermalization",
+        "measure_every": "measure_every",
+        "configurations": "configurations",
+        "seed": "seed",
+    },
     "oscillator": {
         "sweeps": "sweeps",
         "thermalization": "thermalization",
@@ -84,9 +100,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clusters-per-sweep", type=int, help="Wolff clusters per sweep")
     g.add_argument("--metropolis-per-sweep", type=int, help="Metropolis sweeps per sweep")
     g.add_argument("--overrelax-per-sweep", type=int, help="over-relaxation sweeps per sweep")
+    g = p.add_argument_group("phi4 (--coupling gives the hopping couplings beta)")
+    g.add_argument("--m0sq", type=float, nargs="+", help="continuum form: bare masses squared")
+    g.add_argument("--lambda0", type=float, help="continuum form: quartic coupling")
+    g.add_argument("--or-sweeps", type=int, help="over-relaxation passes per sweep")
+    g.add_argument("--clusters", type=int, help="Wolff clusters per sweep")
     g = p.add_argument_group("oscillator (0+1D field; --update hmc+reflect etc.)")
     g.add_argument("--potential", help="double_well (default), harmonic or polynomial")
-    g.add_argument("--lam", type=float, help="double well: V = lam/4 (x^2 - eta^2)^2")
+    g.add_argument(
+        "--lam", type=float, help="phi4: quartic coupling; double well: V = lam/4 (x^2 - eta^2)^2"
+    )
     g.add_argument("--eta", type=float, help="double well: minima at +-eta")
     g.add_argument("--omega", type=float, help="harmonic frequency")
     g.add_argument("--coeffs", type=float, nargs="+", help="polynomial V, increasing powers")
@@ -118,8 +141,9 @@ def job_from_args(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, dest, None)
         if value is not None:
             job[key] = value
-    if "couplings" in job:
-        job["couplings"] = sorted(job["couplings"])
+    for key in ("couplings", "betas", "m0sq"):
+        if key in job:
+            job[key] = sorted(job[key])
     return validate_job(f"{args.system}_mc_job", job)
 
 
@@ -133,6 +157,10 @@ def simulate(job: dict[str, Any], device: str = "auto", progress: bool = True):
         from rgpipe.mc.xy_result import xy_result
 
         return xy_result(job)
+    if job["system"] == "phi4":
+        from rgpipe.mc.phi4_result import phi4_result
+
+        return phi4_result(job)
     if job["system"] == "oscillator":
         from rgpipe.mc.oscillator_result import oscillator_result
 

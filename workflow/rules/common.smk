@@ -37,13 +37,23 @@ MC_FLAGS = {
     "hmc_length": "--hmc-length",
     "gap_tmin": "--gap-tmin",
     "correlator_rows": "--correlator-rows",
+    "betas": "--coupling",
+    "m0sq": "--m0sq",
+    "lambda0": "--lambda0",
+    "or_sweeps": "--or-sweeps",
+    "clusters": "--clusters",
 }
 # the size of one job: L (lattice models, path L~<L>) or n_tau (0+1D field, path N~<n>)
-SIZE = {"ising": ("sizes", "L"), "xy": ("sizes", "L"), "oscillator": ("n_tau", "N")}
+SIZE = {
+    "ising": ("sizes", "L"),
+    "xy": ("sizes", "L"),
+    "phi4": ("sizes", "L"),
+    "oscillator": ("n_tau", "N"),
+}
 
 
 wildcard_constraints:
-    system=r"ising|xy|oscillator",
+    system=r"ising|xy|phi4|oscillator",
     ensemble=r"[A-Za-z][A-Za-z0-9_-]*",
     size=r"[0-9]+",
     seed=r"[0-9]+",
@@ -63,7 +73,10 @@ def mc_job(wildcards):
     if wildcards.system == "oscillator":
         job["n_tau"] = int(wildcards.size)
     else:
-        job.update(L=int(wildcards.size), couplings=sorted(ens["couplings"]))
+        job["L"] = int(wildcards.size)
+        for key in ("couplings", "betas", "m0sq"):
+            if key in job:
+                job[key] = sorted(job[key])
     return job
 
 
@@ -96,7 +109,8 @@ def mc_runtime_min(wildcards):
     trajectories of the 0+1D field count 10 updates per site)."""
     ens = ensemble(wildcards)
     sweeps = ens["sweeps"] + ens["thermalization"]
-    points = len(ens.get("couplings", [None])) * (10 if wildcards.system == "oscillator" else 1)
+    points = len(ens.get("couplings", ens.get("betas", ens.get("m0sq", [None]))))
+    points *= 10 if wildcards.system in ("oscillator", "phi4") else 1
     return max(10, math.ceil(3 * n_sites(wildcards) * sweeps * points / 1e6 / 60))
 
 
@@ -104,7 +118,7 @@ def mc_mem_mb(wildcards):
     """Series (up to 12 x 8 B per measurement), configurations (8 B per site) and the
     0+1D correlator, plus interpreter overhead."""
     ens = ensemble(wildcards)
-    k = len(ens.get("couplings", [None]))
+    k = len(ens.get("couplings", ens.get("betas", ens.get("m0sq", [None]))))
     configs = ens.get("configurations", 0) * n_sites(wildcards)
     data = k * (96 * ens["sweeps"] + 8 * configs + 8 * 4096 * n_sites(wildcards)) / 1e6
     return int(1000 + 3 * data)
@@ -135,7 +149,12 @@ def critical_inputs(wildcards):
     ]
 
 
-CRITICAL_METHOD = {"ising": "binder", "xy": "helicity", "oscillator": "continuum"}
+CRITICAL_METHOD = {
+    "ising": "binder",
+    "phi4": "binder",
+    "xy": "helicity",
+    "oscillator": "continuum",
+}
 
 
 def critical_flags(wildcards):
