@@ -20,9 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## create .venv and install rgpipe with pinned dependencies
 
-demo: install  ## run the pipeline on config.yaml, then show one result file
+demo: install  ## run the pipeline on config.yaml, then show the critical points found
 	snakemake --cores $(CORES)
-	python -m rgpipe inspect 'results/mc/ising/square/L~32/seed~1.h5' | sed -n '/^estimates/,$$p' | grep -E 'binder|estimates'
+	python -m rgpipe inspect --estimates results/critical/*/*/*.h5
 
 test: install  ## the test suite (what CI runs)
 	pytest

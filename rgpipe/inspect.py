@@ -77,24 +77,26 @@ def _estimates(fh: h5py.File, out: TextIO) -> None:
             print(f"  {name:20s}{at}: {m:.8g} +- {e:.2g}{tau} {units}{ref}", file=out)
 
 
-def describe(path: str, out: TextIO = sys.stdout) -> None:
+def describe(path: str, out: TextIO = sys.stdout, estimates_only: bool = False) -> None:
     """Print the tree, root attributes, provenance and estimates of an rgpipe file."""
     with open_result(path) as fh:
         print(f"{path}  (stage {fh.attrs['stage']}, schema {fh.attrs['schema_version']})", file=out)
-        _tree(fh, out)
-        _attributes(fh, out)
+        if not estimates_only:
+            _tree(fh, out)
+            _attributes(fh, out)
         _estimates(fh, out)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="rgpipe HDF5 files")
+    p.add_argument("--estimates", action="store_true", help="print only the estimates")
 
 
 def run(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            describe(path)
+            describe(path, estimates_only=args.estimates)
         except StoreError as exc:
             print(f"rgpipe inspect: {exc}", file=sys.stderr)
             status = 1
