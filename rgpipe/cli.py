@@ -10,13 +10,17 @@ import argparse
 import sys
 
 from rgpipe import __version__, inspect
-from rgpipe.analysis import critical_stage
+from rgpipe.analysis import aggregate_stage, critical_stage
 from rgpipe.mc import stage as mc_stage
 from rgpipe.runtime import rerun_command
 
 STAGES = {
     "mc": (mc_stage, "Monte Carlo sampling of a lattice model (one job: a parameter sweep)"),
     "critical": (critical_stage, "critical points from Monte Carlo data (Binder crossings)"),
+    "aggregate": (
+        aggregate_stage,
+        "bias statistics, plots and report across critical-point and training files",
+    ),
     "inspect": (inspect, "print the tree, provenance and estimates of rgpipe HDF5 files"),
 }
 

@@ -77,6 +77,31 @@ def _estimates(fh: h5py.File, out: TextIO) -> None:
             print(f"  {name:20s}{at}: {m:.8g} +- {e:.2g}{tau} {units}{ref}", file=out)
 
 
+def _summary_table(fh: h5py.File, out: TextIO) -> None:
+    """The group table of an ``aggregate`` summary file."""
+    if "summary" not in fh:
+        return
+    t = fh["summary"]
+
+    def col(name: str) -> np.ndarray:
+        ds = t[name]
+        return ds.asstr()[()] if ds.dtype.kind == "O" else ds[()]
+
+    print("\nsummary (mean +- standard error of the mean over runs; bias against exact):", file=out)
+    for i in range(len(col("group"))):
+        mean, err, exact = col("mean")[i], col("bias_error")[i], col("exact")[i]
+        name = f"{col('system')[i]} {col('method')[i]} {col('estimate')[i]}"
+        label = col("label")[i]
+        if label and label != "-":
+            name += f" [{label}]"
+        print(
+            f"  {name}: n={col('n')[i]} failed={col('n_failed')[i]} "
+            f"mean={mean:.6g} +- {err:.2g} exact={exact:.6g} bias={col('bias')[i]:+.3g} "
+            f"95% CI=[{col('ci_low')[i]:.6g}, {col('ci_high')[i]:.6g}]",
+            file=out,
+        )
+
+
 def describe(path: str, out: TextIO = sys.stdout, estimates_only: bool = False) -> None:
     """Print the tree, root attributes, provenance and estimates of an rgpipe file."""
     with open_result(path) as fh:
@@ -85,6 +110,7 @@ def describe(path: str, out: TextIO = sys.stdout, estimates_only: bool = False) 
             _tree(fh, out)
             _attributes(fh, out)
         _estimates(fh, out)
+        _summary_table(fh, out)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

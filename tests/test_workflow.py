@@ -88,6 +88,7 @@ def test_dry_run_of_default_config(workdir):
     assert counts["sample_mc"] == n_jobs
     assert counts.get("sample_mc_time", 0) == n_time
     assert counts["extract_critical"] == n_crit
+    assert counts["aggregate_bias"] == 1
 
 
 def test_invalid_config_stops_before_any_job(workdir):
@@ -113,6 +114,10 @@ def test_local_run_then_rerun_one_stage(workdir):
     ]
     crit = sorted(p.name for p in (workdir / "results/critical/ising/sq").glob("*.h5"))
     assert crit == ["seed~1.h5", "seed~2.h5"]  # lb has one size: no crossing job
+    for name in ("summary.h5", "summary.csv", "report/index.html", "report/index.md"):
+        assert (workdir / "results" / name).exists(), name
+    with h5py.File(workdir / "results/summary.h5") as fh:
+        assert fh.attrs["stage"] == "aggregate" and fh.attrs["n_files"] == 2
     target = workdir / "results/mc/ising/sq/L~6/seed~2.h5"
     with h5py.File(target) as fh:
         before = fh["observables/energy"][()]

@@ -89,6 +89,12 @@ def _model_key(cfg: dict[str, Any]) -> tuple:
     return (cfg["system"], cfg.get("lattice", ""))
 
 
+def _parameter_values(par: Any) -> np.ndarray | None:
+    """The swept control parameter of an MC file (None for a single-point 0+1D job)."""
+    name = par.attrs.get("parameter", "coupling")
+    return np.atleast_1d(par[name][()]) if name in par else None
+
+
 def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-file configuration and data of the MC inputs (one model, distinct sizes).
 
@@ -105,7 +111,7 @@ def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]
                     "cfg": cfg,
                     "L": int(cfg["n_tau"] if cfg["system"] == "oscillator" else cfg["L"]),
                     "n_spins": int(par.attrs["n_spins"]),
-                    "couplings": np.atleast_1d(par[par.attrs.get("parameter", "coupling")][()]),
+                    "couplings": _parameter_values(par),
                     "series": {k: np.atleast_2d(v[()]) for k, v in fh["observables"].items()},
                     "estimates": {
                         k: (np.atleast_1d(g["mean"][()]), np.atleast_1d(g["error_of_mean"][()]))
@@ -323,7 +329,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, OSError) as exc:
         print(f"rgpipe critical: {exc}", file=sys.stderr)
         return 2
-    config = {**job, **model, "sizes": [d["L"] for d in items]}
+    # the Monte Carlo settings shared by the inputs (seed and size aside): two ensembles
+    # that differ, e.g. in their coupling grid, are then told apart downstream
+    mc = {k: v for k, v in items[0]["cfg"].items() if k not in ("seed", "L", "n_tau")}
+    config = {**job, **model, "sizes": [d["L"] for d in items], "mc": mc}
     with create_result(
         args.out, stage="critical", config=config, seed=job["seed"], inputs=args.inputs
     ) as fh:

@@ -1,0 +1,264 @@
+"""``python -m rgpipe aggregate``: bias statistics across every critical-point and training run.
+
+Reads every input file with dask (:func:`rgpipe.analysis.aggregate.collect`: a
+``dask.distributed`` cluster when ``--scheduler`` or ``RGPIPE_DASK_SCHEDULER`` gives its
+address, the local threaded scheduler otherwise), groups the estimates by system, method,
+estimate and swept hyper-parameters, and writes
+
+* ``--out`` (HDF5, stage ``aggregate``)::
+
+      /summary/<column>   (G,)  one row per group (aggregate.SUMMARY_COLUMNS, then hp.<key>)
+      /records/<column>   (R,)  one row per run and estimate (aggregate.RECORD_COLUMNS)
+      /files/<column>     (F,)  one row per input file (aggregate.FILE_COLUMNS)
+      /groups/<NNN>/{value, error, seed, member, status, path}   the runs of group NNN
+          attrs: system, method, estimate, label, params_json and every statistic
+
+  Every column dataset carries a ``description`` attribute; text columns are UTF-8 strings.
+  Root attributes add ``n_files``, ``n_unreadable``, ``n_skipped``, ``n_records``,
+  ``n_failed`` and ``n_groups`` to the usual provenance.
+* ``--csv``: the summary table (one row per group, same columns);
+* ``--plots``: PNG figures (:mod:`rgpipe.analysis.plots`);
+* ``--report``: a static HTML report and its Markdown twin ``<report>.md``
+  (:mod:`rgpipe.analysis.report`).
+
+Failed runs (NaN estimates, ``converged = False``, unreadable files) are counted per group and
+listed, never dropped.  The exit status is 0 when the summary was written (even if runs failed),
+2 for invalid options or when no input file was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from rgpipe.analysis.aggregate import (
+    CONFIDENCE,
+    FILE_COLUMNS,
+    RECORD_COLUMNS,
+    SUMMARY_COLUMNS,
+    Summary,
+    aggregate,
+    collect,
+    file_rows,
+    record_rows,
+    summary_rows,
+)
+from rgpipe.config import ConfigError, config_hash, load_schema, validate_job
+from rgpipe.store import create_result, git_revision
+
+SCHEDULER_ENV = "RGPIPE_DASK_SCHEDULER"
+"""Environment variable holding the address of a dask.distributed scheduler."""
+
+DEFAULTS = {"bootstrap": 9999, "seed": 0}
+"""Defaults of the job options (as in the config schema's ``aggregate`` section)."""
+
+MIN_BOOTSTRAP = 100
+"""Fewest bootstrap resamples accepted for a 95% interval."""
+
+ROOT_PATTERNS = ("critical/**/*.h5", "train/**/*.h5")
+"""Files ``--root DIR`` aggregates (relative to DIR)."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--inputs", nargs="+", metavar="FILE", help="critical-point/training files")
+    src.add_argument(
+        "--root",
+        metavar="DIR",
+        help="aggregate DIR/critical/**/*.h5 and DIR/train/**/*.h5 (e.g. results)",
+    )
+    p.add_argument("--out", default="results/summary.h5", help="summary HDF5 file")
+    p.add_argument("--csv", default="results/summary.csv", help="summary table as CSV")
+    p.add_argument("--plots", default="results/report", help="directory of the PNG figures")
+    p.add_argument(
+        "--report",
+        default="results/report/index.html",
+        help="static HTML report (a Markdown twin .md is written next to it)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        help=f"bootstrap resamples of the confidence interval (default {DEFAULTS['bootstrap']})",
+    )
+    p.add_argument("--seed", type=int, help=f"seed of the bootstrap (default {DEFAULTS['seed']})")
+    p.add_argument(
+        "--scheduler",
+        default=os.environ.get(SCHEDULER_ENV),
+        help=f"dask.distributed scheduler address (default: ${SCHEDULER_ENV}, else local threads)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def validate(given: dict[str, Any]) -> dict[str, Any]:
+    """The job (bootstrap, seed) with defaults filled in.
+
+    Uses the config schema's ``$defs/aggregate_job`` when the schema has one, else
+    :data:`DEFAULTS` and the same checks.
+
+    Raises:
+        ConfigError: naming the option and the value.
+    """
+    given = {k: v for k, v in given.items() if v is not None}
+    if "aggregate_job" in load_schema()["$defs"]:
+        return validate_job("aggregate_job", given)
+    job = {**DEFAULTS, **given}
+    msgs = []
+    if job["bootstrap"] < MIN_BOOTSTRAP:
+        msgs.append(
+            f"option 'bootstrap': value {job['bootstrap']} is invalid: at least "
+            f"{MIN_BOOTSTRAP} resamples are needed for a 95% interval"
+        )
+    if not 0 <= job["seed"] < 2**64:
+        msgs.append(f"option 'seed': value {job['seed']} is invalid: must be in [0, 2^64)")
+    if msgs:
+        raise ConfigError("invalid aggregate job:\n  " + "\n  ".join(msgs))
+    return job
+
+
+def find_inputs(root: str | Path) -> list[str]:
+    """The critical-point and training files under ``root`` (sorted)."""
+    out: list[str] = []
+    for pattern in ROOT_PATTERNS:
+        out += sorted(glob.glob(os.path.join(str(root), pattern), recursive=True))
+    return out
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    """A list of cells as an HDF5-writable array (text as UTF-8 strings)."""
+    if values and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return np.array(values, dtype=np.int8)
+    if values and all(isinstance(v, (int, np.integer)) for v in values):
+        return np.array(values, dtype=np.int64)
+    if values and all(isinstance(v, (int, float, np.number)) for v in values):
+        return np.array(values, dtype=np.float64)
+    return np.array([str(v) for v in values], dtype=h5py.string_dtype())
+
+
+def _write_table(
+    parent: h5py.Group, name: str, rows: list[dict[str, Any]], columns: dict[str, str]
+) -> None:
+    """``parent/name/<column>`` datasets, one per column, each with a description."""
+    grp = parent.create_group(name)
+    keys = list(rows[0]) if rows else list(columns)
+    for key in keys:
+        ds = grp.create_dataset(key, data=_column([r[key] for r in rows]))
+        desc = columns.get(key, "")
+        if key.startswith("hp."):
+            desc = f"value of the swept hyper-parameter {key[3:]} (empty: not swept here)"
+        ds.attrs["description"] = desc
+    grp.attrs["columns"] = keys
+    grp.attrs["rows"] = len(rows)
+
+
+def write_summary(path: str | Path, summary: Summary, job: dict[str, Any]) -> dict[str, Any]:
+    """Write the summary HDF5 file atomically; return its root provenance facts."""
+    files = [f.path for f in summary.files if f.sha256]
+    config = {**job, "confidence": summary.confidence}
+    rows = summary_rows(summary)
+    records = record_rows(summary)
+    with create_result(
+        path, stage="aggregate", config=config, seed=job["seed"], inputs=files
+    ) as fh:
+        counts = {
+            "n_files": len(summary.files),
+            "n_unreadable": sum(f.status == "unreadable" for f in summary.files),
+            "n_skipped": sum(f.status == "skipped" for f in summary.files),
+            "n_records": len(summary.records),
+            "n_failed": sum(not r.ok for r in summary.records),
+            "n_groups": len(summary.groups),
+        }
+        fh.attrs.update(counts)
+        _write_table(fh, "summary", rows, SUMMARY_COLUMNS)
+        _write_table(fh, "records", records, RECORD_COLUMNS)
+        _write_table(fh, "files", file_rows(summary), FILE_COLUMNS)
+        groups = fh.create_group("groups")
+        for gi, (g, row) in enumerate(zip(summary.groups, rows, strict=True)):
+            grp = groups.create_group(f"{gi:03d}")
+            grp.attrs.update(
+                {k: v for k, v in row.items() if k != "files" and not k.startswith("hp.")}
+            )
+            recs = [summary.records[i] for i in g.records]
+            for key in ("value", "error", "seed", "member", "status", "path"):
+                grp.create_dataset(key, data=_column([getattr(r, key) for r in recs]))
+        attrs = dict(fh.attrs)
+    return {
+        "config_sha256": config_hash(config),
+        "git_revision": attrs["git_revision"],
+        "config": config,
+        **counts,
+    }
+
+
+def write_csv(path: str | Path, summary: Summary) -> None:
+    """The summary table as CSV (header = column names; floats in repr precision)."""
+    rows = summary_rows(summary)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else list(SUMMARY_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, collect, aggregate, write the summary, CSV, plots and report."""
+    from rgpipe.analysis.plots import make_plots
+    from rgpipe.analysis.report import write_report
+
+    try:
+        job = validate({"bootstrap": args.bootstrap, "seed": args.seed})
+        paths = args.inputs if args.inputs else find_inputs(args.root)
+        if not paths:
+            raise ConfigError(f"no critical-point or training files under {args.root!r}")
+    except ConfigError as exc:
+        print(f"rgpipe aggregate: {exc}", file=sys.stderr)
+        return 2
+    where = f"dask.distributed at {args.scheduler}" if args.scheduler else "local threads"
+    print(f"rgpipe aggregate: reading {len(paths)} files ({where})", file=sys.stderr, flush=True)
+    files = collect(paths, scheduler=args.scheduler, progress=not args.quiet)
+    for f in files:
+        if f.status != "ok":
+            print(f"rgpipe aggregate: {f.status}: {f.message}", file=sys.stderr)
+    summary = aggregate(files, n_boot=job["bootstrap"], seed=job["seed"], confidence=CONFIDENCE)
+    for r in summary.records:
+        if not r.ok and r.status != "unreadable":
+            print(
+                f"rgpipe aggregate: failed run counted: {r.path} {r.estimate} "
+                f"(seed {r.seed}): {r.message}",
+                file=sys.stderr,
+            )
+    facts = write_summary(args.out, summary, job)
+    write_csv(args.csv, summary)
+    figures = make_plots(summary, args.plots)
+    html, md = write_report(
+        summary,
+        figures,
+        args.report,
+        summary_path=args.out,
+        csv_path=args.csv,
+        provenance={**facts, "git_revision_now": git_revision()},
+    )
+    for g in summary.groups:
+        s = g.stats
+        print(
+            f"rgpipe aggregate: {g.title}: n={s.n} failed={s.n_failed} mean={s.mean:.6g} "
+            f"+- {s.bias_error:.2g} exact={s.exact:.6g} bias={s.bias:.3g}",
+            file=sys.stderr,
+        )
+    print(
+        f"rgpipe aggregate: {facts['n_groups']} groups, {facts['n_records']} runs "
+        f"({facts['n_failed']} failed), wrote {args.out}, {args.csv}, {len(figures)} figures, "
+        f"{html}, {md}",
+        file=sys.stderr,
+    )
+    return 0

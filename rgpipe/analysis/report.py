@@ -1,0 +1,345 @@
+"""The results report: a static HTML page and its Markdown twin.
+
+:func:`write_report` writes ``index.html`` (inline CSS, no script, images by relative path, so
+it opens from the file system without a server) and ``index.md`` next to it, with
+
+1. the aggregate job (bootstrap resamples, seed, confidence), its config sha256 and the git
+   revision of the code;
+2. the summary table, one row per group (``<tr id="group-N">``), each row linking the input
+   files its numbers come from;
+3. every failed run with the reason;
+4. the figures with captions and source files;
+5. the provenance of every input file: path, status, stage, sha256, git revision, config
+   sha256 and configuration (``<tr id="file-N">``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rgpipe.analysis.aggregate import Summary
+from rgpipe.analysis.plots import Figure
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222;
+       padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; }
+table { border-collapse: collapse; font-size: .85em; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.fail { color: #b00; font-weight: bold; }
+code, .hash { font-family: ui-monospace, monospace; font-size: .9em; word-break: break-all; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: .9em; color: #444; max-width: 900px; }
+details pre { white-space: pre-wrap; font-size: .8em; }
+"""
+
+
+TABLE_NOTE = (
+    "One row per group: system, method, estimate and swept hyper-parameters. mean ± error: "
+    "mean of the ok runs and the standard error of the mean (for a single run, the run's own "
+    "error); bias = mean - exact; rel. bias = bias/|exact|; CI: BCa bootstrap interval of the "
+    "mean; weighted mean: error-weighted mean of the runs that have error bars; chi2 of those "
+    "runs against the exact value, dof = their number, p its survival probability. Failed runs "
+    "(NaN, not converged, unreadable file) are counted, never used."
+)
+"""The explanation printed above the summary table."""
+
+
+def pm(value: float, error: float) -> str:
+    """``value ± error`` with the error to two significant digits (value alone if no error,
+    empty for NaN)."""
+    if not math.isfinite(value):
+        return ""
+    if not math.isfinite(error) or error <= 0:
+        return f"{value:.6g}"
+    digits = max(0, 1 - math.floor(math.log10(error)))
+    return f"{value:.{digits}f} ± {error:.{digits}f}"
+
+
+def num(value: float, digits: int = 6) -> str:
+    """A number to ``digits`` significant digits ('' for NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    return f"{value:.{digits}g}"
+
+
+def _rel(target: str | Path, start: Path) -> str:
+    """``target`` relative to the directory ``start``, with '/' separators (for URLs)."""
+    return Path(os.path.relpath(Path(target).resolve(), start.resolve())).as_posix()
+
+
+def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], list[list[int]]]:
+    """Header, text cells and input-file indices of every summary row (one per group)."""
+    file_index = {f.path: k for k, f in enumerate(summary.files)}
+    header = [
+        "#", "system", "method", "estimate", "hyper-parameters", "n", "failed", "mean ± error",
+        "std", "exact", "bias ± error", "rel. bias", "95% CI (bootstrap)", "weighted mean",
+        "chi2/dof vs exact (p)", "input files (#)",
+    ]  # fmt: skip
+    rows, files = [], []
+    for gi, g in enumerate(summary.groups):
+        s = g.stats
+        chi = (
+            f"{s.chi2_exact:.3g}/{s.dof_exact} ({s.p_exact:.2g})"
+            if math.isfinite(s.chi2_exact)
+            else ""
+        )
+        ci = f"[{num(s.ci_low)}, {num(s.ci_high)}]" if math.isfinite(s.ci_low) else ""
+        rows.append(
+            [
+                str(gi), g.system, g.method, g.estimate, g.label or "-", str(s.n),
+                str(s.n_failed), pm(s.mean, s.bias_error), num(s.std, 3), num(s.exact, 8),
+                pm(s.bias, s.bias_error), num(s.relative_bias, 3), ci,
+                pm(s.weighted_mean, s.weighted_error), chi,
+            ]
+        )  # fmt: skip
+        paths = dict.fromkeys(summary.records[i].path for i in g.records)
+        files.append([file_index[p] for p in paths])
+    return header, rows, files
+
+
+def _escaped(rows: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Text cells as HTML."""
+    return [[html.escape(c) for c in row] for row in rows]
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], ids: Sequence[str]) -> str:
+    """A table of HTML cells (already escaped); ``ids`` are the rows' anchors."""
+    numeric = {"n", "failed", "mean ± error", "std", "exact", "bias ± error", "rel. bias"}
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
+    for row, rid in zip(rows, ids, strict=True):
+        cells = []
+        for h, cell in zip(header, row, strict=False):
+            cls = ' class="num"' if h in numeric else ""
+            if h == "failed" and cell not in ("0", ""):
+                cls = ' class="num fail"'
+            cells.append(f"<td{cls}>{cell}</td>")
+        out.append(f'<tr id="{rid}">' + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _reference_rows(summary: Summary) -> list[list[str]]:
+    """system, estimate, exact value and its source, once per distinct combination."""
+    seen = {}
+    for g in summary.groups:
+        if math.isfinite(g.stats.exact):
+            seen.setdefault((g.system, g.estimate, num(g.stats.exact, 10), g.reference), None)
+    return [list(k) for k in seen]
+
+
+REFERENCE_HEADER = ["system", "estimate", "exact value", "source"]
+
+
+def _failed_rows(summary: Summary) -> list[list[str]]:
+    group = summary.group_of()
+    return [
+        [str(group[i]), r.path, r.estimate, str(r.seed), r.status, r.message]
+        for i, r in enumerate(summary.records)
+        if not r.ok
+    ]
+
+
+def _file_rows(summary: Summary) -> list[list[str]]:
+    return [
+        [str(k), f.path, f.status, f.stage, f.sha256, f.git_revision, f.config_sha256]
+        for k, f in enumerate(summary.files)
+    ]
+
+
+def render_html(
+    summary: Summary,
+    figures: Sequence[Figure],
+    out_dir: Path,
+    summary_path: str | Path | None,
+    csv_path: str | Path | None,
+    provenance: Mapping[str, Any],
+) -> str:
+    """The report as one HTML document (image and file links relative to ``out_dir``)."""
+    e = html.escape
+    file_index = {f.path: k for k, f in enumerate(summary.files)}
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>rgpipe: bias statistics</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>rgpipe: bias statistics of every method</h1>",
+        _provenance_html(summary, out_dir, summary_path, csv_path, provenance),
+        "<h2>Summary</h2>",
+        f"<p>{e(TABLE_NOTE)}</p>",
+    ]
+    header, rows, files = summary_table(summary)
+    rows = _escaped(rows)
+    for row, idx in zip(rows, files, strict=True):
+        row.append(" ".join(f'<a href="#file-{k}">{k}</a>' for k in idx))
+    parts.append(_html_table(header, rows, [f"group-{k}" for k in range(len(rows))]))
+    refs = _reference_rows(summary)
+    parts.append("<h2>Exact and literature values</h2>")
+    parts.append(
+        _html_table(REFERENCE_HEADER, _escaped(refs), [f"ref-{k}" for k in range(len(refs))])
+    )
+    failed = _failed_rows(summary)
+    parts.append(f"<h2>Failed runs ({len(failed)})</h2>")
+    if failed:
+        head = ["group", "file", "estimate", "seed", "status", "reason"]
+        parts.append(
+            _html_table(head, _escaped(failed), [f"failed-{k}" for k in range(len(failed))])
+        )
+    else:
+        parts.append("<p>None.</p>")
+    parts.append("<h2>Figures</h2>")
+    for k, fig in enumerate(figures):
+        src = _rel(fig.path, out_dir)
+        links = ", ".join(
+            f'<a href="#file-{file_index[p]}">{e(p)}</a>' for p in fig.sources if p in file_index
+        )
+        parts.append(
+            f'<figure id="figure-{k}"><img src="{e(src)}" alt="{e(fig.title)}">'
+            f"<figcaption><b>{e(fig.title)}.</b> {e(fig.caption)}"
+            + (f" Source files: {links}." if links else "")
+            + "</figcaption></figure>"
+        )
+    parts.append("<h2>Input files</h2>")
+    head = ["#", "path", "status", "stage", "sha256", "git revision", "config sha256"]
+    rows_f = []
+    for f, r in zip(summary.files, _escaped(_file_rows(summary)), strict=True):
+        if Path(f.path).is_file():  # a link to the file itself, relative to the report
+            r[1] = f'<a href="{e(_rel(f.path, out_dir))}">{r[1]}</a>'
+        rows_f.append([*r[:4], f'<span class="hash">{r[4]}</span>', *r[5:]])
+    parts.append(_html_table(head, rows_f, [f"file-{k}" for k in range(len(rows_f))]))
+    parts.append("<h3>Configurations</h3>")
+    for k, f in enumerate(summary.files):
+        cfg = json.dumps(json.loads(f.config_json), indent=1, sort_keys=True)
+        parts.append(
+            f"<details><summary>file {k}: {e(f.path)}</summary><pre>{e(cfg)}</pre></details>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _provenance_facts(
+    summary: Summary,
+    out_dir: Path,
+    summary_path: str | Path | None,
+    csv_path: str | Path | None,
+    provenance: Mapping[str, Any],
+) -> list[tuple[str, str]]:
+    facts = [
+        ("generated (UTC)", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
+        ("aggregate configuration", json.dumps(provenance.get("config", {}), sort_keys=True)),
+        ("aggregate config sha256", str(provenance.get("config_sha256", ""))),
+        ("git revision", str(provenance.get("git_revision", ""))),
+        (
+            "inputs",
+            f"{len(summary.files)} files "
+            f"({sum(f.status == 'unreadable' for f in summary.files)} unreadable, "
+            f"{sum(f.status == 'skipped' for f in summary.files)} skipped), "
+            f"{len(summary.records)} runs ({sum(not r.ok for r in summary.records)} failed), "
+            f"{len(summary.groups)} groups",
+        ),
+    ]
+    if summary_path:
+        facts.append(("summary (HDF5)", _rel(summary_path, out_dir)))
+    if csv_path:
+        facts.append(("summary (CSV)", _rel(csv_path, out_dir)))
+    return facts
+
+
+def _provenance_html(summary, out_dir, summary_path, csv_path, provenance) -> str:
+    rows = []
+    for key, value in _provenance_facts(summary, out_dir, summary_path, csv_path, provenance):
+        cell = html.escape(value)
+        if key.startswith("summary"):
+            cell = f'<a href="{cell}">{cell}</a>'
+        elif "sha256" in key or "revision" in key:
+            cell = f'<span class="hash">{cell}</span>'
+        rows.append(f"<tr><th>{html.escape(key)}</th><td>{cell}</td></tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def render_markdown(
+    summary: Summary,
+    figures: Sequence[Figure],
+    out_dir: Path,
+    summary_path: str | Path | None,
+    csv_path: str | Path | None,
+    provenance: Mapping[str, Any],
+) -> str:
+    """The Markdown twin of :func:`render_html` (same tables, same relative image paths)."""
+    facts = _provenance_facts(summary, out_dir, summary_path, csv_path, provenance)
+    lines = ["# rgpipe: bias statistics of every method", ""]
+    lines += [_md_table(["", ""], [[k, f"`{v}`"] for k, v in facts]), ""]
+    lines += ["## Summary", "", TABLE_NOTE, ""]
+    header, rows, files = summary_table(summary)
+    for row, idx in zip(rows, files, strict=True):
+        row.append(" ".join(str(k) for k in idx))
+    lines += [_md_table(header, rows), ""]
+    lines += ["## Exact and literature values", ""]
+    lines += [_md_table(REFERENCE_HEADER, _reference_rows(summary)), ""]
+    failed = _failed_rows(summary)
+    lines += [f"## Failed runs ({len(failed)})", ""]
+    if failed:
+        lines += [_md_table(["group", "file", "estimate", "seed", "status", "reason"], failed)]
+    else:
+        lines.append("None.")
+    lines += ["", "## Figures", ""]
+    for fig in figures:
+        lines += [f"![{fig.title}]({_rel(fig.path, out_dir)})", ""]
+        lines += [f"**{fig.title}.** {fig.caption} Source files: {', '.join(fig.sources)}.", ""]
+    lines += ["## Input files", ""]
+    head = ["#", "path", "status", "stage", "sha256", "git revision", "config sha256"]
+    lines += [_md_table(head, _file_rows(summary)), ""]
+    return "\n".join(lines)
+
+
+def write_report(
+    summary: Summary,
+    figures: Sequence[Figure],
+    html_path: str | Path,
+    *,
+    summary_path: str | Path | None = None,
+    csv_path: str | Path | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``html_path`` and its Markdown twin (same name, ``.md``); return both paths.
+
+    Args:
+        summary: the aggregated statistics.
+        figures: figures to show (their PNG files should lie under the report's directory or
+            anywhere reachable by a relative path).
+        summary_path, csv_path: the summary files to link.
+        provenance: ``config``, ``config_sha256`` and ``git_revision`` of the aggregate job.
+    """
+    html_path = Path(html_path)
+    out_dir = html_path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prov = provenance or {}
+    md_path = html_path.with_suffix(".md")
+    for path, text in (
+        (html_path, render_html(summary, figures, out_dir, summary_path, csv_path, prov)),
+        (md_path, render_markdown(summary, figures, out_dir, summary_path, csv_path, prov)),
+    ):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return html_path, md_path

@@ -1,0 +1,42 @@
+# Bias statistics across every critical-point file (add the training targets to the input
+# once the training rule exists): the summary table, its CSV, the figures and the static
+# report.  The last rule of the workflow.
+import os
+
+# Options of `python -m rgpipe aggregate` from the config's `aggregate` section: key -> flag.
+# Keys missing there take the CLI defaults (the schema defaults).
+AGGREGATE_FLAGS = {"bootstrap": "--bootstrap", "seed": "--seed"}
+AGGREGATE_OUTPUTS = {
+    "summary": "results/summary.h5",
+    "csv": "results/summary.csv",
+    "report": "results/report/index.html",
+    "markdown": "results/report/index.md",
+}
+
+
+rule aggregate_bias:
+    """Summary statistics, plots and report of every critical-point and training file."""
+    input:
+        critical_targets(),
+    output:
+        **AGGREGATE_OUTPUTS,
+    log:
+        "results/logs/aggregate.log",
+    benchmark:
+        "results/benchmarks/aggregate.tsv"
+    params:
+        flags=lambda wc: " ".join(
+            f"{flag} {config.get('aggregate', {})[key]}"
+            for key, flag in AGGREGATE_FLAGS.items()
+            if key in config.get("aggregate", {})
+        ),
+        plots=lambda wc, output: os.path.dirname(output.report),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime="30m",
+    conda:
+        ENV
+    shell:
+        "python -m rgpipe aggregate --inputs {input} {params.flags} --out {output.summary}"
+        " --csv {output.csv} --plots {params.plots} --report {output.report} > {log} 2>&1"
