@@ -1,0 +1,47 @@
+"""MLRG: machine-learning renormalization group of the Lieb-lattice Ising model.
+
+Hou & You, arXiv:2306.11054; J. Shen, "Learning renormalization group flows for lattices"
+(seed 002).  A network learns the RG step J -> J' of a Lieb-lattice Ising model with symmetric
+multi-component spins by making the visible marginal of a coarse block at J' match that of a
+fine block at J; the learned map's critical fixed point gives J_c and nu.
+
+Modules (each holds one part of the method and documents its algorithm):
+
+* :mod:`.representation`: C4v irreps, symmetry-derived bond couplings (A1: 1, A1+E: 5,
+  2A1+E: 10);
+* :mod:`.blocks`: fine (square 8-cycle) and coarse (cross) blocks, reference energies and group
+  actions;
+* :mod:`.exact_kl`: exact KL by enumeration (hidden spins summed analytically);
+* :mod:`.contrastive`: Gibbs samplers and the contrastive-divergence loss;
+* :mod:`.networks`: flow f_theta and monotone C_theta, batched over models;
+* :mod:`.hmc`: annealed, Metropolis-adjusted HMC for the training couplings;
+* :mod:`.critical`: fixed points, classification, nu, Ising-axis J_c;
+* :mod:`.exact`: closed forms and the KL-optimal map (the A1 anchor J* = 0.81392);
+* :mod:`.params`: hyper-parameters; :mod:`.train`: the training loop;
+* :mod:`.ensemble`: ``train_ensemble(params, seeds)``, statistics, ``write_result``.
+"""
+
+from rgpipe.learn.mlrg.ensemble import (
+    ensemble_statistics,
+    merge_results,
+    train_ensemble,
+    write_result,
+)
+from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT, SCALE_FACTOR, OptimalMap
+from rgpipe.learn.mlrg.params import HYPERPARAMETERS, default_params, resolve_params
+from rgpipe.learn.mlrg.representation import representation
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "J_C_EXACT",
+    "NU_EXACT",
+    "SCALE_FACTOR",
+    "OptimalMap",
+    "default_params",
+    "ensemble_statistics",
+    "merge_results",
+    "representation",
+    "resolve_params",
+    "train_ensemble",
+    "write_result",
+]
