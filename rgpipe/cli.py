@@ -11,11 +11,13 @@ import sys
 
 from rgpipe import __version__, inspect
 from rgpipe.analysis import aggregate_stage, critical_stage
+from rgpipe.learn import stage as train_stage
 from rgpipe.mc import stage as mc_stage
 from rgpipe.runtime import rerun_command
 
 STAGES = {
     "mc": (mc_stage, "Monte Carlo sampling of a lattice model (one job: a parameter sweep)"),
+    "train": (train_stage, "train an ML-RG method (MPI ensembles or DDP; checkpoints)"),
     "critical": (critical_stage, "critical points from Monte Carlo data (Binder crossings)"),
     "aggregate": (
         aggregate_stage,

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 
 
 class ConfigError(ValueError):
@@ -87,8 +87,14 @@ def _format_error(err: ValidationError, what: str) -> str:
         extra = sorted(set(err.instance) - set(allowed))
         keys = ", ".join(f"{where}.{k}" if where != "<root>" else k for k in extra)
         return f"{what} {keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
-    if err.validator in ("oneOf", "anyOf") and "description" in err.schema:
-        return f"{what} '{where}': {err.schema['description']}"
+    if err.validator in ("oneOf", "anyOf"):
+        if isinstance(err.instance, dict) and "description" in err.schema:
+            return f"{what} '{where}': {err.schema['description']}"
+        # a value or a sweep list: report the reason of the closest alternative
+        branch = 1 if isinstance(err.instance, list) else 0
+        errs = [e for e in err.context if e.schema_path and e.schema_path[0] == branch]
+        reason = best_match(errs or err.context).message if err.context else err.message
+        return f"{what} '{where}': value {err.instance!r} is invalid: {reason}"
     if err.validator == "required":
         missing = err.message.split("'")[1] if err.message.count("'") >= 2 else err.message
         key = missing if where == "<root>" else f"{where}.{missing}"

@@ -15,6 +15,7 @@ another fingerprint is never resumed from (it is moved aside with a warning).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -60,33 +61,35 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 class Checkpointer:
-    """Periodic and signal-triggered checkpoints of one training run.
+    """Periodic and signal-triggered checkpoints of one training job.
+
+    A job may hold several checkpoints (one per group of models, or one per rank), each a
+    named file in ``directory``.
 
     Args:
-        path: checkpoint file (``torch.save`` format).
+        directory: where the checkpoint files live (created on first save).
         every: steps between periodic checkpoints (0: only on signals).
         fingerprint: identifies the run (e.g. the config sha256).
         signals: signals that request checkpoint-and-exit.
-        enabled: False makes every method a no-op (e.g. on non-writing ranks).
+        enabled: False makes saving a no-op (e.g. on ranks that do not write).
     """
 
     def __init__(
         self,
-        path: str | Path,
+        directory: str | Path,
         every: int,
         fingerprint: str,
         signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGUSR1),
         enabled: bool = True,
     ):
-        self.path = Path(path)
+        self.directory = Path(directory)
         self.every = int(every)
         self.fingerprint = fingerprint
         self.enabled = enabled
         self.requested: int | None = None
         self._previous: dict[int, Any] = {}
-        if enabled:
-            for sig in signals:
-                self._previous[sig] = signal.signal(sig, self._on_signal)
+        for sig in signals:
+            self._previous[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         log.warning("received signal %d: checkpointing at the end of this step", signum)
@@ -98,47 +101,71 @@ class Checkpointer:
             signal.signal(sig, handler)
         self._previous.clear()
 
-    def load(self) -> dict[str, Any] | None:
-        """The saved state of this run, or None (no checkpoint, or another run's)."""
-        if not self.enabled or not self.path.exists():
-            return None
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
-        if state.get("fingerprint") != self.fingerprint:
-            aside = self.path.with_name(self.path.name + ".foreign")
-            log.warning("checkpoint %s belongs to another run; moved to %s", self.path, aside)
-            os.replace(self.path, aside)
-            return None
-        log.info("resuming from %s at step %d", self.path, state["step"])
-        return state
+    def path(self, name: str) -> Path:
+        """The file of checkpoint ``name``."""
+        return self.directory / f"{name}.pt"
 
-    def save(self, state: dict[str, Any]) -> None:
-        """Write ``state`` atomically (with the fingerprint added)."""
+    def load(self, name: str) -> dict[str, Any] | None:
+        """The saved state ``name`` of this run, or None (none, or another run's)."""
+        path = self.path(name)
+        if not path.exists():
+            return None
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") != self.fingerprint:
+            aside = path.with_name(path.name + ".foreign")
+            log.warning("checkpoint %s belongs to another run; moved to %s", path, aside)
+            os.replace(path, aside)
+            return None
+        log.info("resuming %s at step %s", path, state.get("step", "?"))
+        return state["state"]
+
+    def save(self, name: str, state: dict[str, Any], step: int | None = None) -> None:
+        """Write checkpoint ``name`` atomically (temporary file, fsync, rename)."""
         if not self.enabled:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.path(name)
+        tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as fh:
-            torch.save({**state, "fingerprint": self.fingerprint}, fh)
+            torch.save({"state": state, "step": step, "fingerprint": self.fingerprint}, fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        os.replace(tmp, path)
 
-    def step_done(self, step: int, state_fn: Callable[[], dict[str, Any]]) -> None:
+    def stop_requested(self, agree: Callable[[bool], bool] | None = None) -> bool:
+        """Whether a signal asked to stop; ``agree`` makes the decision collective (e.g. an
+        all-reduce over data-parallel ranks, which must stop at the same step)."""
+        flag = self.requested is not None
+        return agree(flag) if agree is not None else flag
+
+    def step_done(
+        self,
+        name: str,
+        step: int,
+        state_fn: Callable[[], dict[str, Any]],
+        agree: Callable[[bool], bool] | None = None,
+    ) -> None:
         """Call after completing step number ``step`` (1-based count of steps done).
 
         Saves every ``every`` steps; after a signal saves and raises :class:`Preempted`.
         """
-        if not self.enabled:
-            return
-        if self.requested is not None:
-            self.save(state_fn())
-            log.warning("checkpoint written at step %d; exiting for a retry", step)
-            raise Preempted(self.requested)
+        if self.stop_requested(agree):
+            self.save(name, state_fn(), step)
+            log.warning("checkpoint %s written at step %d; exiting for a retry", name, step)
+            raise Preempted(self.requested or signal.SIGTERM)
         if self.every and step % self.every == 0:
-            self.save(state_fn())
+            self.save(name, state_fn(), step)
+
+    def remove(self, name: str) -> None:
+        """Drop checkpoint ``name`` (its work is stored elsewhere now)."""
+        if self.enabled:
+            self.path(name).unlink(missing_ok=True)
 
     def finish(self) -> None:
-        """The final output is safely written: remove the checkpoint."""
+        """The final output is safely written: remove every checkpoint of this job."""
         self.restore_handlers()
-        if self.enabled:
-            self.path.unlink(missing_ok=True)
+        if self.enabled and self.directory.exists():
+            for path in self.directory.glob("*.pt*"):
+                path.unlink()
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()

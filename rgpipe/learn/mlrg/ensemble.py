@@ -172,6 +172,7 @@ def write_result(
     *,
     world_size: int = 1,
     inputs: Iterable[str | Path] = (),
+    job: dict[str, Any] | None = None,
 ) -> Path:
     """Write the ensemble to one HDF5 file (atomically, through :func:`rgpipe.store.create_result`).
 
@@ -181,6 +182,8 @@ def write_result(
         results: output of :func:`train_ensemble` or :func:`merge_results`.
         world_size: number of MPI ranks that trained the ensemble.
         inputs: input files to hash into the provenance.
+        job: the job's configuration slice (hyper-parameters, seed, n_models, mode) to
+            store as the file's config; default ``{"mlrg": params, "seeds": seeds}``.
 
     Returns:
         The path written.
@@ -195,7 +198,7 @@ def write_result(
         raise ValueError("no models to write")
     n = representation(p["representation"]).n_couplings
     stats = ensemble_statistics(results)
-    config = {"mlrg": p, "seeds": list(results["seeds"])}
+    config = dict(job) if job is not None else {"mlrg": p, "seeds": list(results["seeds"])}
     with create_result(
         path,
         stage=STAGE,
@@ -204,6 +207,7 @@ def write_result(
         world_size=world_size,
         inputs=inputs,
     ) as fh:
+        fh.attrs.update({"system": "ising", "lattice": "lieb", "method": "mlrg"})
         fh.attrs["representation"] = p["representation"]
         fh.attrs["n_couplings"] = n
         est = fh.create_group("estimates")

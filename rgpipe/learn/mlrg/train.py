@@ -102,8 +102,266 @@ def model_from_weights(
     return model
 
 
+def rank_streams(seed: int, rank: int, size: int) -> dict[str, torch.Generator]:
+    """The random streams of one model seed on one data-parallel rank.
+
+    A world of one rank uses :func:`seed_streams` unchanged.  With several ranks, the
+    ``init`` and ``analysis`` streams stay those of the seed (every rank starts from the same
+    weights and the analysis is the same), while ``chains`` and ``loss`` (the data each rank
+    draws) come from a child stream keyed by (rank, size), so the ranks sample different
+    couplings.
+    """
+    streams = seed_streams(seed)
+    if size == 1:
+        return streams
+    seq = np.random.SeedSequence(int(seed), spawn_key=(1_000_003, int(size), int(rank)))
+    for name, child in zip(("chains", "loss"), seq.spawn(2), strict=True):
+        state = int(child.generate_state(1, np.uint64)[0]) & ((1 << 63) - 1)
+        streams[name] = torch.Generator().manual_seed(state)
+    return streams
+
+
+class GroupTrainer:
+    """Training of one vectorised group of models, one epoch at a time, resumable.
+
+    The complete state (weights, optimiser, coupling chains, HMC step sizes, every random
+    generator, the loss history and the epoch counter) is :meth:`state_dict`, so a run
+    restored with :meth:`load_state_dict` continues bit for bit like an unbroken one.
+
+    Data parallelism (``world`` with torch.distributed initialised and several ranks): each
+    rank keeps ``batch / size`` of every model's coupling chains and draws them from its own
+    streams; the models are wrapped in DistributedDataParallel, which averages the gradients
+    of the per-rank mean losses, i.e. the gradient of the mean over all chains.
+
+    Args:
+        params: hyper-parameters (see :mod:`.params`; missing keys take their defaults).
+        seeds: one non-negative integer per model.
+        world: the ranks (:class:`rgpipe.parallel.World`); None for one process.
+    """
+
+    def __init__(self, params: dict[str, Any], seeds: list[int], world: Any = None):
+        p = resolve_params(params)
+        seeds = [int(s) for s in seeds]
+        if not seeds:
+            raise ValueError("a group needs at least one seed")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct, got {seeds}")
+        self.p, self.seeds = p, seeds
+        self.rank = world.rank if world is not None and world.torch_initialised else 0
+        self.size = world.size if world is not None and world.torch_initialised else 1
+        if p["batch"] % self.size:
+            raise ValueError(
+                f"batch = {p['batch']} chains cannot be split evenly over {self.size} ranks"
+            )
+        self.dtype = torch.float64 if p["dtype"] == "float64" else torch.float32
+        self.rep = representation(p["representation"])
+        n, M = self.rep.n_couplings, len(seeds)
+        B = p["batch"] // self.size
+        self.n, self.M, self.B, self.E = n, M, B, p["epochs"]
+        self.streams = [rank_streams(s, self.rank, self.size) for s in seeds]
+        self.model = RGModel(
+            p["target"],
+            n,
+            p["hidden"],
+            p["activation"],
+            [s["init"] for s in self.streams],
+            self.dtype,
+        )
+        self.net = self.model
+        if self.size > 1:
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model)
+        low_np, high_np = box(p, n)
+        self.low_np, self.high_np = low_np, high_np
+        self.low = torch.as_tensor(low_np, dtype=self.dtype)
+        self.high = torch.as_tensor(high_np, dtype=self.dtype)
+        J = _stack(
+            lambda g: torch.rand(B, n, generator=g, dtype=torch.float64), self.streams, "chains"
+        )
+        self.J = (self.low + (self.high - self.low) * J.to(self.dtype)).contiguous()
+        if p["loss"] == "kl":
+            self.kl, self.cd = ExactKL(self.rep, dtype=self.dtype), None
+        else:
+            self.kl = None
+            self.cd = ContrastiveLoss(
+                self.rep, p["cd_samples"], p["k_fine"], p["k_coarse"], dtype=self.dtype
+            )
+            self.n_uniform = self.cd.uniforms_per_chain()
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=p["learning_rate"])
+        self.losses = np.empty((M, self.E))
+        self.accept = np.zeros((M, self.E))
+        self.n_free = round(p["hmc_uniform_fraction"] * B)
+        self.n_hmc = B - self.n_free
+        self.eps = torch.full((M, 1, 1), p["hmc_step_size"], dtype=self.dtype)
+        self.epoch = 0
+        self.train_seconds = 0.0
+
+    @property
+    def done(self) -> bool:
+        """True when every epoch has been trained."""
+        return self.epoch >= self.E
+
+    def step(self) -> None:
+        """Train one epoch (HMC transitions of the chains, then one optimiser step)."""
+        t0 = time.perf_counter()
+        p, epoch, streams = self.p, self.epoch, self.streams
+        n, B, dtype = self.n, self.B, self.dtype
+        low, high = self.low, self.high
+        beta = beta_at(epoch, self.E, p["beta_final"], p["beta_schedule"], p["anneal_fraction"])
+        if self.n_free:
+            fresh = _stack(
+                lambda g: torch.rand(self.n_free, n, generator=g, dtype=torch.float64),
+                streams,
+                "chains",
+            )
+            self.J = torch.cat(
+                [(low + (high - low) * fresh.to(dtype)), self.J[:, self.n_free :]], dim=1
+            )
+        if self.n_hmc:
+            potential = flow_potential(self.model, beta)
+            for _ in range(p["hmc_transitions"]):
+                mom = _stack(
+                    lambda g: torch.randn(self.n_hmc, n, generator=g, dtype=dtype),
+                    streams,
+                    "chains",
+                )
+                logu = _stack(
+                    lambda g: torch.rand(self.n_hmc, generator=g, dtype=dtype), streams, "chains"
+                )
+                J_hmc, acc = hmc_transition(
+                    self.J[:, self.n_free :],
+                    potential,
+                    mom,
+                    logu.log(),
+                    self.eps,
+                    p["hmc_leapfrog_steps"],
+                    low,
+                    high,
+                )
+                self.J = torch.cat([self.J[:, : self.n_free], J_hmc], dim=1)
+                rate = acc.to(torch.float64).mean(-1)
+                self.accept[:, epoch] += rate.numpy() / p["hmc_transitions"]
+                if p["hmc_target_acceptance"] > 0 and beta > 0:
+                    self.eps = adapt_step_size(
+                        self.eps, rate.to(dtype)[:, None, None], p["hmc_target_acceptance"]
+                    )
+        lr0, lr_end = p["learning_rate"], p["learning_rate"] * p["lr_final_factor"]
+        for group in self.opt.param_groups:
+            group["lr"] = lr_end + (lr0 - lr_end) * 0.5 * (1 + math.cos(math.pi * epoch / self.E))
+        Jp = self.net(self.J)
+        if self.kl is not None:
+            per_chain = self.kl(self.J, Jp)
+        else:
+            u = _stack(
+                lambda g: torch.rand(B, self.n_uniform, generator=g, dtype=dtype), streams, "loss"
+            )
+            per_chain = self.cd(self.J, Jp, u)
+        loss = per_chain.mean(-1)  # (M,)
+        self.opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        self.opt.step()
+        value = loss.detach().to(torch.float64)
+        if self.size > 1:  # the logged loss is the mean over every rank's chains
+            import torch.distributed as dist
+
+            dist.all_reduce(value)
+            value /= self.size
+        self.losses[:, epoch] = value.numpy()
+        self.epoch += 1
+        self.train_seconds += time.perf_counter() - t0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly (see the class docstring)."""
+        return {
+            "epoch": self.epoch,
+            "seeds": list(self.seeds),
+            "rank": self.rank,
+            "size": self.size,
+            "model": copy.deepcopy(self.model.state_dict()),
+            "optimizer": copy.deepcopy(self.opt.state_dict()),
+            "J": self.J.clone(),
+            "eps": self.eps.clone(),
+            "generators": [{k: g.get_state() for k, g in s.items()} for s in self.streams],
+            "losses": self.losses.copy(),
+            "accept": self.accept.copy(),
+            "train_seconds": self.train_seconds,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` of the same seeds, rank and world size."""
+        if (state["seeds"], state["rank"], state["size"]) != (self.seeds, self.rank, self.size):
+            raise ValueError("the checkpoint belongs to other seeds or another world size")
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.J = state["J"].clone()
+        self.eps = state["eps"].clone()
+        for streams, saved in zip(self.streams, state["generators"], strict=True):
+            for name, g in streams.items():
+                g.set_state(saved[name])
+        self.losses = state["losses"].copy()
+        self.accept = state["accept"].copy()
+        self.epoch = int(state["epoch"])
+        self.train_seconds = float(state["train_seconds"])
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Analyse the trained models (float64): one picklable dictionary per model."""
+        p, n, M = self.p, self.n, self.M
+        low_np, high_np = self.low_np, self.high_np
+        t1 = time.perf_counter()
+        model64 = copy.deepcopy(self.model).to(torch.float64)
+        crossing = {
+            "n_grid": p["crossing_grid"],
+            "n_steps": p["crossing_steps"],
+            "escape": p["crossing_escape"],
+        }
+        summaries = analyse(
+            model64,
+            low_np,
+            high_np,
+            [s["analysis"] for s in self.streams],
+            n_starts=p["root_starts"],
+            tol=p["root_tol"],
+            crossing=crossing,
+            gauge=self.rep.gauge_matrices(),
+        )
+        grid = np.linspace(low_np[0], high_np[0], p["flow_grid_points"])
+        Jg = torch.zeros(M, len(grid), n, dtype=torch.float64)
+        Jg[..., 0] = torch.as_tensor(grid)
+        flow = model64.flow(Jg, create_graph=False).detach().numpy()
+        t_analysis = time.perf_counter() - t1
+        weights = [t.detach().to(torch.float64).numpy() for t in model64.parameters()]
+        out = []
+        for m, (seed, s) in enumerate(zip(self.seeds, summaries, strict=True)):
+            fp = np.array([q for q, _ in s.fixed_points]).reshape(-1, n)
+            out.append(
+                {
+                    "seed": seed,
+                    "J_c": s.J_c,
+                    "J_star": np.asarray(s.J_star, dtype=np.float64),
+                    "J_star0": float(s.J_star[0]),
+                    "nu": s.nu,
+                    "lambda_relevant": s.lambda_relevant,
+                    "eigenvalues_real": np.real(s.eigenvalues).astype(np.float64),
+                    "eigenvalues_imag": np.imag(s.eigenvalues).astype(np.float64),
+                    "crossing_distance": s.crossing_distance,
+                    "fixed_points": fp,
+                    "fixed_point_relevant": np.array(
+                        [k for _, k in s.fixed_points], dtype=np.int64
+                    ),
+                    "loss": self.losses[m].copy(),
+                    "hmc_acceptance": self.accept[m].copy(),
+                    "flow_grid": grid.copy(),
+                    "flow": flow[m].copy(),
+                    "hmc_final_step_size": float(self.eps[m, 0, 0]),
+                    "weights": [w[m].copy() for w in weights],
+                    "train_seconds": self.train_seconds / M,
+                    "analysis_seconds": t_analysis / M,
+                }
+            )
+        return out
+
+
 def train_group(params: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
-    """Train ``len(seeds)`` models together and analyse them.
+    """Train ``len(seeds)`` models together in one process and analyse them.
 
     Args:
         params: hyper-parameters (see :mod:`.params`; missing keys take their defaults).
@@ -124,137 +382,9 @@ def train_group(params: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]
           order: W_1, ..., W_L, b_1, ..., b_L), see :func:`model_from_weights`;
         - ``train_seconds``, ``analysis_seconds``: wall time of the group divided by its size.
     """
-    p = resolve_params(params)
-    seeds = [int(s) for s in seeds]
     if not seeds:
         return []
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}")
-    dtype = torch.float64 if p["dtype"] == "float64" else torch.float32
-    rep = representation(p["representation"])
-    n, M, B, E = rep.n_couplings, len(seeds), p["batch"], p["epochs"]
-    streams = [seed_streams(s) for s in seeds]
-    model = RGModel(
-        p["target"], n, p["hidden"], p["activation"], [s["init"] for s in streams], dtype
-    )
-    low_np, high_np = box(p, n)
-    low = torch.as_tensor(low_np, dtype=dtype)
-    high = torch.as_tensor(high_np, dtype=dtype)
-
-    t0 = time.perf_counter()
-    J = _stack(lambda g: torch.rand(B, n, generator=g, dtype=torch.float64), streams, "chains")
-    J = (low + (high - low) * J.to(dtype)).contiguous()
-    if p["loss"] == "kl":
-        kl = ExactKL(rep, dtype=dtype)
-        cd = None
-    else:
-        kl = None
-        cd = ContrastiveLoss(rep, p["cd_samples"], p["k_fine"], p["k_coarse"], dtype=dtype)
-        n_uniform = cd.uniforms_per_chain()
-    opt = torch.optim.Adam(model.parameters(), lr=p["learning_rate"])
-    lr0, lr_end = p["learning_rate"], p["learning_rate"] * p["lr_final_factor"]
-    losses = np.empty((M, E))
-    accept = np.zeros((M, E))
-    n_free = round(p["hmc_uniform_fraction"] * B)
-    n_hmc = B - n_free
-    eps = torch.full((M, 1, 1), p["hmc_step_size"], dtype=dtype)
-    target_acc = p["hmc_target_acceptance"]
-    for epoch in range(E):
-        beta = beta_at(epoch, E, p["beta_final"], p["beta_schedule"], p["anneal_fraction"])
-        if n_free:
-            fresh = _stack(
-                lambda g: torch.rand(n_free, n, generator=g, dtype=torch.float64), streams, "chains"
-            )
-            J = torch.cat([(low + (high - low) * fresh.to(dtype)), J[:, n_free:]], dim=1)
-        if n_hmc:
-            potential = flow_potential(model, beta)
-            for _ in range(p["hmc_transitions"]):
-                mom = _stack(
-                    lambda g: torch.randn(n_hmc, n, generator=g, dtype=dtype), streams, "chains"
-                )
-                logu = _stack(
-                    lambda g: torch.rand(n_hmc, generator=g, dtype=dtype), streams, "chains"
-                )
-                J_hmc, acc = hmc_transition(
-                    J[:, n_free:],
-                    potential,
-                    mom,
-                    logu.log(),
-                    eps,
-                    p["hmc_leapfrog_steps"],
-                    low,
-                    high,
-                )
-                J = torch.cat([J[:, :n_free], J_hmc], dim=1)
-                rate = acc.to(torch.float64).mean(-1)
-                accept[:, epoch] += rate.numpy() / p["hmc_transitions"]
-                if target_acc > 0 and beta > 0:
-                    eps = adapt_step_size(eps, rate.to(dtype)[:, None, None], target_acc)
-        for group in opt.param_groups:
-            group["lr"] = lr_end + (lr0 - lr_end) * 0.5 * (1 + math.cos(math.pi * epoch / E))
-        Jp = model(J)
-        if kl is not None:
-            per_chain = kl(J, Jp)
-        else:
-            u = _stack(
-                lambda g: torch.rand(B, n_uniform, generator=g, dtype=dtype), streams, "loss"
-            )
-            per_chain = cd(J, Jp, u)
-        loss = per_chain.mean(-1)  # (M,)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-        losses[:, epoch] = loss.detach().to(torch.float64).numpy()
-    t_train = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
-    model64 = copy.deepcopy(model).to(torch.float64)
-    crossing = {
-        "n_grid": p["crossing_grid"],
-        "n_steps": p["crossing_steps"],
-        "escape": p["crossing_escape"],
-    }
-    summaries = analyse(
-        model64,
-        low_np,
-        high_np,
-        [s["analysis"] for s in streams],
-        n_starts=p["root_starts"],
-        tol=p["root_tol"],
-        crossing=crossing,
-        gauge=rep.gauge_matrices(),
-    )
-    grid = np.linspace(low_np[0], high_np[0], p["flow_grid_points"])
-    Jg = torch.zeros(M, len(grid), n, dtype=torch.float64)
-    Jg[..., 0] = torch.as_tensor(grid)
-    flow = model64.flow(Jg, create_graph=False).detach().numpy()
-    t_analysis = time.perf_counter() - t1
-
-    weights = [t.detach().to(torch.float64).numpy() for t in model64.parameters()]
-    out = []
-    for m, (seed, s) in enumerate(zip(seeds, summaries, strict=True)):
-        fp = np.array([q for q, _ in s.fixed_points]).reshape(-1, n)
-        out.append(
-            {
-                "seed": seed,
-                "J_c": s.J_c,
-                "J_star": np.asarray(s.J_star, dtype=np.float64),
-                "J_star0": float(s.J_star[0]),
-                "nu": s.nu,
-                "lambda_relevant": s.lambda_relevant,
-                "eigenvalues_real": np.real(s.eigenvalues).astype(np.float64),
-                "eigenvalues_imag": np.imag(s.eigenvalues).astype(np.float64),
-                "crossing_distance": s.crossing_distance,
-                "fixed_points": fp,
-                "fixed_point_relevant": np.array([k for _, k in s.fixed_points], dtype=np.int64),
-                "loss": losses[m].copy(),
-                "hmc_acceptance": accept[m].copy(),
-                "flow_grid": grid.copy(),
-                "flow": flow[m].copy(),
-                "hmc_final_step_size": float(eps[m, 0, 0]),
-                "weights": [w[m].copy() for w in weights],
-                "train_seconds": t_train / M,
-                "analysis_seconds": t_analysis / M,
-            }
-        )
-    return out
+    trainer = GroupTrainer(params, seeds)
+    while not trainer.done:
+        trainer.step()
+    return trainer.finish()
