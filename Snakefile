@@ -13,6 +13,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mc.smk"
 include: "workflow/rules/critical.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 
 
@@ -21,5 +22,6 @@ rule all:
     input:
         mc_targets(),
         critical_targets(),
+        flow_critical_targets(),
         AGGREGATE_OUTPUTS.values(),
     default_target: True

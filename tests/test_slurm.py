@@ -9,10 +9,13 @@ RGPIPE_REQUIRE_SLURM=1 (set by .ci/run) turns that into a failure.
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 import yaml
 from util import ROOT, user_env
@@ -76,7 +79,19 @@ TINY = {
             },
         }
     },
+    "train": {
+        "mlrg": {
+            "tiny": {
+                "n_models": 4,
+                "models_per_batch": 2,
+                "epochs": 200,
+                "batch": 16,
+                "seeds": [5],
+            },
+        }
+    },
     "critical": {"binder": {"bootstrap": 20}},
+    "aggregate": {"bootstrap": 200},
 }
 
 
@@ -92,10 +107,17 @@ def test_pipeline_runs_through_slurm(slurm, tmp_path):
             job_id = fh.attrs["slurm_job_id"]
             assert job_id.isdigit(), (path, job_id)  # written inside a Slurm job
             job_ids.add(job_id)
-    assert len(job_ids) == 3  # two MC jobs and the critical-point job, each its own
+    # two MC jobs, the Binder and the flow critical-point jobs, the 2-rank MPI training
+    # job and the aggregation: each ran as its own Slurm job
+    assert len(job_ids) == 6
     with h5py.File(work / "results/critical/ising/sq/seed~3.h5") as fh:
         inputs = json.loads(fh.attrs["inputs_json"])
         assert [Path(i["path"]).parent.name for i in inputs] == ["L~4", "L~6"]
+    with h5py.File(work / "results/train/mlrg/tiny/all/seed~5.h5") as fh:
+        assert fh.attrs["world_size"] == 2  # two MPI ranks through srun --mpi=pmi2
+        assert list(fh["models/seed"][()]) == [5, 6, 7, 8]
+    log = (work / "results/logs/train/mlrg/tiny/all/seed~5.log").read_text()
+    assert "wrote results/train/mlrg/tiny/all/seed~5.h5 (2 rank(s))" in log
 
 
 def test_impossible_request_is_rejected_at_submission(slurm, tmp_path):
@@ -106,3 +128,61 @@ def test_impossible_request_is_rejected_at_submission(slurm, tmp_path):
     assert "SLURM sbatch failed" in log, log[-3000:]
     assert "Memory specification can not be satisfied" in log
     assert not list(work.rglob("results/**/*.h5"))
+
+
+def rank_pids(pattern: str) -> list[int]:
+    """PIDs of the Python rank processes (not srun, not the job shell) of a training job."""
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    pids = []
+    for pid in map(int, out.split()):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"python" in cmd[0] and b"rgpipe" in cmd and b"train" in cmd:
+            pids.append(pid)
+    return pids
+
+
+def test_a_dying_rank_fails_the_job_promptly_and_the_retry_completes(slurm, tmp_path):
+    """Kill one MPI rank of a running training job: srun ends the step (no hang), the
+    profile's retries resubmit it, and the rerun resumes from the checkpoints."""
+    config = dict(TINY)
+    config["train"] = {
+        "mlrg": {
+            "long": {
+                "n_models": 4,
+                "models_per_batch": 2,
+                "epochs": 2500,
+                "batch": 16,
+                "seeds": [1],
+            }
+        }
+    }
+    config["mc"] = {}
+    work = project(tmp_path, config)
+    exe = shutil.which("snakemake", path=user_env()["PATH"])
+    cmd = ["timeout", "-s", "KILL", "900", exe, "--profile", "slurm", *FAST_POLL]
+    proc = subprocess.Popen(
+        cmd, cwd=work, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    ckpt = work / "results/train/mlrg/long/all/seed~1.h5.ckpt"
+    deadline = time.time() + 300
+    while not list(ckpt.glob("group-*.pt")) and time.time() < deadline:
+        assert proc.poll() is None, proc.stdout.read()[-4000:]
+        time.sleep(0.5)
+    pids = rank_pids("rgpipe train mlrg")
+    assert len(pids) == 2, pids
+    killed = time.time()
+    os.kill(max(pids), signal.SIGKILL)
+    # the surviving rank must be gone promptly (srun --kill-on-bad-exit)
+    while rank_pids("rgpipe train mlrg") == [min(pids)] and time.time() - killed < 60:
+        time.sleep(0.2)
+    assert min(pids) not in rank_pids("rgpipe train mlrg"), "the other rank hangs"
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-4000:]
+    assert "Trying to restart job" in out
+    with h5py.File(work / "results/train/mlrg/long/all/seed~1.h5") as fh:
+        assert fh.attrs["world_size"] == 2
+        assert np.all(np.isfinite(fh["models/J_c"][()]))
+    assert not ckpt.exists()

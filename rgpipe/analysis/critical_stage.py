@@ -68,7 +68,10 @@ def literature_phi4(model: dict[str, Any]) -> tuple[float, str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--method", required=True, choices=["binder", "helicity", "continuum"], help="estimator"
+        "--method",
+        required=True,
+        choices=["binder", "helicity", "continuum", "flow"],
+        help="estimator (flow: fixed points of a trained MLRG ensemble)",
     )
     p.add_argument("--inputs", nargs="+", required=True, help="Monte Carlo files (one per L)")
     p.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
@@ -76,6 +79,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--powers", type=int, nargs="+", help="continuum: powers of a in the fit (default 0 2)"
     )
+    p.add_argument("--root-starts", type=int, help="flow: random Newton starts per model")
+    p.add_argument("--crossing-steps", type=int, help="flow: RG steps followed on the Ising axis")
     p.add_argument("--out", required=True, help="output HDF5 file")
 
 
@@ -309,8 +314,33 @@ METHODS = {
 }
 
 
+def _run_flow(args: argparse.Namespace) -> int:
+    """Re-analyse a trained MLRG ensemble (one input file)."""
+    from rgpipe.learn.mlrg.critical_file import write_critical
+
+    if len(args.inputs) != 1:
+        print("rgpipe critical: --method flow takes one training file", file=sys.stderr)
+        return 2
+    overrides = {
+        k: v
+        for k, v in {"root_starts": args.root_starts, "crossing_steps": args.crossing_steps}.items()
+        if v is not None
+    }
+    try:
+        estimates = write_critical(args.out, args.inputs[0], overrides)
+    except (OSError, ValueError) as exc:
+        print(f"rgpipe critical: {exc}", file=sys.stderr)
+        return 2
+    for name, st in estimates.items():
+        print(f"rgpipe critical: {name} = {st.mean:.6f} +- {st.error_of_mean:.6f}", file=sys.stderr)
+    print(f"rgpipe critical: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate, analyse, write."""
+    if args.method == "flow":
+        return _run_flow(args)
     try:
         given = {
             "method": args.method,

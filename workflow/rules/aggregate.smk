@@ -18,6 +18,7 @@ rule aggregate_bias:
     """Summary statistics, plots and report of every critical-point and training file."""
     input:
         critical_targets(),
+        flow_critical_targets(),
     output:
         **AGGREGATE_OUTPUTS,
     log:

@@ -1,7 +1,8 @@
 # Validation, target lists and input/param functions shared by every rule.
 import math
 
-from rgpipe.config import canonical_json, validate_config
+from rgpipe.config import canonical_json, validate_config, validate_job
+from rgpipe.sweeps import expand as expand_study
 
 # Validate (and fill defaults) before any job starts: a bad key or value stops here
 # with a message naming it, and nothing runs.
@@ -56,6 +57,8 @@ wildcard_constraints:
     system=r"ising|xy|phi4|oscillator",
     ensemble=r"[A-Za-z][A-Za-z0-9_-]*",
     size=r"[0-9]+",
+    study=r"[A-Za-z][A-Za-z0-9_-]*",
+    point=r"all|[A-Za-z_][A-Za-z0-9_]*~[^/]+(/[A-Za-z_][A-Za-z0-9_]*~[^/]+)*",
     seed=r"[0-9]+",
 
 
@@ -179,3 +182,66 @@ def critical_targets():
             if n >= needed:
                 out += [f"results/critical/{system}/{name}/seed~{seed}.h5" for seed in ens["seeds"]]
     return out
+
+
+# ---------------------------------------------------------------- training (MLRG)
+# hyper-parameters whose single value is a list (a list of lists sweeps them)
+MLRG_LIST_VALUED = {"hidden", "j_range_ising", "j_range_other"}
+MLRG_POINTS = {
+    (study, point.path): point
+    for study, spec in config["train"]["mlrg"].items()
+    for point in expand_study(spec, MLRG_LIST_VALUED, fixed={"seeds"})
+}
+
+
+def mlrg_job(wildcards):
+    """The validated job slice of one training job (hyper-parameters, seed, n_models, mode)."""
+    point = MLRG_POINTS[(wildcards.study, wildcards.point)]
+    job = {k: v for k, v in point.params.items() if k != "seeds"}
+    job["seed"] = int(wildcards.seed)
+    return validate_job("mlrg_job", job)
+
+
+def mlrg_flags(wildcards):
+    """The job as `python -m rgpipe train mlrg` options (the seed is added by the rule)."""
+    parts = []
+    for key, value in mlrg_job(wildcards).items():
+        if key == "seed":
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        if isinstance(value, list):
+            value = " ".join(str(v) for v in value)
+        parts.append(f"{flag} {value}")
+    return " ".join(parts)
+
+
+def mlrg_launcher(wildcards, resources):
+    """How the ranks are started: nothing for one rank, else the profile's `mpi` launcher
+    (e.g. `srun --mpi=pmi2` on Slurm, default `mpiexec`) with `tasks` ranks."""
+    tasks = int(resources.get("tasks", 1))
+    if tasks <= 1 and "mpi" not in resources.keys():
+        return ""
+    return f"{resources.get('mpi', 'mpiexec')} -n {tasks}"
+
+
+def mlrg_runtime_min(wildcards):
+    """Generous wall time: 20 ms per model and epoch (A1 KL takes < 1 ms), more for larger
+    representations and the contrastive loss."""
+    job = mlrg_job(wildcards)
+    weight = {"A1": 1, "A1+E": 30, "2A1+E": 120}.get(job["representation"], 300)
+    weight *= 15 if job["loss"] == "cd" else 1
+    return max(10, math.ceil(0.02 * weight * job["epochs"] * job["n_models"] / 60))
+
+
+def train_targets():
+    """Every training file of the configuration."""
+    return [
+        f"results/train/mlrg/{study}/{path}/seed~{seed}.h5"
+        for (study, path), point in MLRG_POINTS.items()
+        for seed in point.params.get("seeds", [0])
+    ]
+
+
+def flow_critical_targets():
+    """The critical-point file of every training file."""
+    return [t.replace("results/train/", "results/critical/", 1) for t in train_targets()]
