@@ -278,6 +278,35 @@ def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: st
     return msgs
 
 
+MLRG_LIST_VALUED = frozenset({"hidden", "j_range_ising", "j_range_other"})
+"""MLRG hyper-parameters whose single value is a list (a list of lists sweeps them)."""
+
+
+def _mlrg_study_errors(study: Mapping[str, Any], where: str) -> list[str]:
+    """Every job of an MLRG study (each point of its sweep) must be a valid job."""
+    from rgpipe.sweeps import expand
+
+    try:
+        points = expand(study, MLRG_LIST_VALUED, fixed={"seeds"})
+    except ValueError as exc:
+        return [f"config key '{where}': {exc}"]
+    msgs = []
+    for point in points:
+        job = {k: v for k, v in point.params.items() if k != "seeds"}
+        try:
+            checked = validate_job("mlrg_job", job)
+            from rgpipe.learn.mlrg.params import resolve_params
+
+            resolve_params({k: v for k, v in checked.items() if k not in _MLRG_JOB_KEYS})
+        except (ConfigError, ValueError) as exc:
+            detail = str(exc).replace("invalid mlrg job:\n  ", "").replace("\n  ", "; ")
+            msgs.append(f"config key '{where}' at {point.path}: {detail}")
+    return msgs
+
+
+_MLRG_JOB_KEYS = ("seed", "n_models", "mode")
+
+
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a whole configuration and return a copy with defaults filled in.
 
@@ -292,6 +321,8 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         for system, ensembles in cfg.get("mc", {}).items():
             for name, ens in ensembles.items():
                 msgs += _ensemble_errors(system, ens, f"mc.{system}.{name}.", "config key")
+        for name, study in cfg.get("train", {}).get("mlrg", {}).items():
+            msgs += _mlrg_study_errors(study, f"train.mlrg.{name}")
     if msgs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(msgs))
     return cfg

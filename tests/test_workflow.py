@@ -32,7 +32,21 @@ TINY = {
             },
         }
     },
+    "train": {
+        "mlrg": {
+            "t": {
+                "loss": ["kl", "cd"],
+                "n_models": 2,
+                "epochs": 40,
+                "batch": 8,
+                "cd_samples": 8,
+                "k_fine": 4,
+                "seeds": [3],
+            }
+        }
+    },
     "critical": {"binder": {"bootstrap": 10}},
+    "aggregate": {"bootstrap": 100},
 }
 
 
@@ -89,6 +103,12 @@ def test_dry_run_of_default_config(workdir):
     assert counts.get("sample_mc_time", 0) == n_time
     assert counts["extract_critical"] == n_crit
     assert counts["aggregate_bias"] == 1
+    n_train = 1
+    for study in cfg.get("train", {}).get("mlrg", {}).values():
+        for value in study.values():
+            n_train *= len(value) if isinstance(value, list) else 1
+    assert counts.get("train_mlrg", 0) == counts.get("extract_critical_flow", 0)
+    assert counts.get("train_mlrg", 0) == (n_train if cfg.get("train") else 0)
 
 
 def test_invalid_config_stops_before_any_job(workdir):
@@ -116,8 +136,15 @@ def test_local_run_then_rerun_one_stage(workdir):
     assert crit == ["seed~1.h5", "seed~2.h5"]  # lb has one size: no crossing job
     for name in ("summary.h5", "summary.csv", "report/index.html", "report/index.md"):
         assert (workdir / "results" / name).exists(), name
+    trained = sorted(
+        p.relative_to(workdir / "results/train/mlrg").as_posix()
+        for p in (workdir / "results/train/mlrg").rglob("*.h5")
+    )
+    assert trained == ["t/loss~cd/seed~3.h5", "t/loss~kl/seed~3.h5"]
+    with h5py.File(workdir / "results/critical/mlrg/t/loss~kl/seed~3.h5") as fh:
+        assert list(fh["models/seed"][()]) == [3, 4]
     with h5py.File(workdir / "results/summary.h5") as fh:
-        assert fh.attrs["stage"] == "aggregate" and fh.attrs["n_files"] == 2
+        assert fh.attrs["stage"] == "aggregate" and fh.attrs["n_files"] == 4
     target = workdir / "results/mc/ising/sq/L~6/seed~2.h5"
     with h5py.File(target) as fh:
         before = fh["observables/energy"][()]

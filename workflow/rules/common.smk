@@ -1,7 +1,7 @@
 # Validation, target lists and input/param functions shared by every rule.
 import math
 
-from rgpipe.config import canonical_json, validate_config, validate_job
+from rgpipe.config import MLRG_LIST_VALUED, canonical_json, validate_config, validate_job
 from rgpipe.sweeps import expand as expand_study
 
 # Validate (and fill defaults) before any job starts: a bad key or value stops here
@@ -185,8 +185,6 @@ def critical_targets():
 
 
 # ---------------------------------------------------------------- training (MLRG)
-# hyper-parameters whose single value is a list (a list of lists sweeps them)
-MLRG_LIST_VALUED = {"hidden", "j_range_ising", "j_range_other"}
 MLRG_POINTS = {
     (study, point.path): point
     for study, spec in config["train"]["mlrg"].items()
