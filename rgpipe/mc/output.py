@@ -111,3 +111,49 @@ def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: i
         dia = fh.create_group("diagnostics")
         for name, data in result.diagnostics.items():
             dia.create_dataset(name, data=_squeeze(data, single))
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Join per-point pieces along the leading (parameter) axis."""
+    first = parts[0]
+    if isinstance(first, Stats):
+        return Stats(
+            *(
+                np.concatenate([np.atleast_1d(getattr(p, f)) for p in parts])
+                for f in Stats.__dataclass_fields__
+            )
+        )
+    if isinstance(first, dict):
+        return {k: _concat([p[k] for p in parts]) for k in first}
+    if isinstance(first, np.ndarray):
+        return np.concatenate(parts, axis=0)
+    return first
+
+
+def run_point_by_point(
+    run: Any, job: dict[str, Any], key: str, desc: str, progress: bool = True
+) -> dict[str, Any]:
+    """Run a sweep driver one parameter point at a time, reporting progress.
+
+    Only for drivers whose points are independent chains with their own random streams
+    (keyed by the point's value), so the joined result equals a single call with every
+    point.  Array fields of the driver's output are joined along their first axis.
+
+    Args:
+        run: the driver, ``run(job) -> dict``.
+        job: the job; ``job[key]`` is the list of parameter values.
+        key: the swept key (e.g. ``couplings``).
+        desc: label of the progress report.
+    """
+    from rgpipe.progress import Progress
+
+    parts = []
+    with Progress(len(job[key]), desc, enabled=progress) as prog:
+        for value in job[key]:
+            parts.append(run({**job, key: [value]}))
+            prog.update()
+    per_run = {"job", "attrs", "meta", "sample_attrs", "parameter", "n_sites"}
+    out = {k: parts[0][k] if k in per_run else _concat([p[k] for p in parts]) for k in parts[0]}
+    if "job" in out:
+        out["job"] = {**out["job"], key: list(job[key])}
+    return out

@@ -156,11 +156,11 @@ def simulate(job: dict[str, Any], device: str = "auto", progress: bool = True):
     if job["system"] == "xy":
         from rgpipe.mc.xy_result import xy_result
 
-        return xy_result(job)
+        return xy_result(job, progress)
     if job["system"] == "phi4":
         from rgpipe.mc.phi4_result import phi4_result
 
-        return phi4_result(job)
+        return phi4_result(job, progress)
     if job["system"] == "oscillator":
         from rgpipe.mc.oscillator_result import oscillator_result
 

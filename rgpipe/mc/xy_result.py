@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.mc.output import MCResult
+from rgpipe.mc.output import MCResult, run_point_by_point
 
 META = {
     "coupling": ("1", "K = J/T"),
@@ -26,11 +26,11 @@ META = {
 }
 
 
-def xy_result(job: dict[str, Any]) -> MCResult:
+def xy_result(job: dict[str, Any], progress: bool = True) -> MCResult:
     """Run a validated ``xy_mc_job`` and package the result for :func:`write_mc`."""
     from rgpipe.mc.xy import run_xy
 
-    raw = run_xy(dict(job))
+    raw = run_point_by_point(run_xy, dict(job), "couplings", f"xy L={job['L']}", progress)
     shape = raw["configurations"].shape[2:]
     result = MCResult(
         parameter="coupling",
