@@ -50,30 +50,72 @@ def brute_kl(rep, J, Jp) -> float:
     return float(np.sum(np.exp(lf) * (lf - lc)))
 
 
+@pytest.mark.parametrize("frame", ["midpoint", "corner", "none"])
 @pytest.mark.parametrize(
     ("spec", "d", "n"),
-    [("A1", 1, 1), ("A2", 1, 1), ("B1", 1, 1), ("E", 2, 2), ("A1+E", 3, 5), ("2A1+E", 4, 10)],
+    [("A1", 1, 1), ("A2", 1, 1), ("E", 2, 2), ("A1+E", 3, 5), ("2A1+E", 4, 10)],
 )
-def test_number_of_couplings_from_the_mirror(spec, d, n):
-    rep = representation(spec)
+def test_number_of_couplings_from_the_mirror(spec, d, n, frame):
+    rep = representation(spec, frame)
     assert (rep.d, rep.n_couplings) == (d, n)
-    for w in rep.basis:  # every basis matrix is mirror invariant
-        np.testing.assert_allclose(rep.mirror @ w @ rep.mirror.T, w, atol=1e-12)
+    for w in rep.basis:  # every basis matrix is invariant under the bond's mirror
+        np.testing.assert_allclose(rep.mid_mirror @ w @ rep.mirror.T, w, atol=1e-12)
     # and the basis spans the whole invariant space: dimension = number of +1 eigenvalues
-    sig = np.kron(rep.mirror, rep.mirror)
-    assert n == int(np.sum(np.isclose(np.linalg.eigvalsh(sig), 1.0)))
+    sig = np.kron(rep.mid_mirror, rep.mirror)
+    assert n == int(np.sum(np.isclose(np.linalg.eigvals(sig), 1.0)))
+
+
+def test_rotated_frame_irreps():
+    """Seen from axes rotated by 45 degrees the rotation is unchanged, the axial mirror becomes a
+    diagonal one: A1, A2 stay, B1 <-> B2, E's mirror diag(1, -1) becomes the swap."""
+    from rgpipe.learn.mlrg.representation import COARSE_FRAME, IRREPS, frame_rotated
+
+    for name, partner in (("A1", "A1"), ("A2", "A2"), ("B1", "B2"), ("B2", "B1")):
+        rot, mir = frame_rotated(*IRREPS[name], COARSE_FRAME)
+        np.testing.assert_array_equal(rot, IRREPS[partner][0])
+        np.testing.assert_array_equal(mir, IRREPS[partner][1])
+    rot, mir = frame_rotated(*IRREPS["E"], COARSE_FRAME)
+    np.testing.assert_array_equal(rot, IRREPS["E"][0])
+    np.testing.assert_array_equal(mir, [[0.0, 1.0], [1.0, 0.0]])
+    # no signed permutation intertwines the two versions of E (the 45-degree rotation of the
+    # doublet is not one), so one sublattice cannot carry both
+    for perm in ([[1, 0], [0, 1]], [[0, 1], [1, 0]]):
+        for signs in ([1, 1], [1, -1], [-1, 1], [-1, -1]):
+            S = np.diag(signs) @ np.array(perm, dtype=float)
+            same_rot = np.allclose(S @ IRREPS["E"][0], rot @ S)
+            same_mir = np.allclose(S @ IRREPS["E"][1], mir @ S)
+            assert not (same_rot and same_mir)
+    # B1 alone: a B1 corner meets a B2-like midpoint, odd under the bond's mirror
+    with pytest.raises(ValueError, match="no bond coupling"):
+        representation("B1")
+    assert representation("B1", "none").n_couplings == 1
+    assert representation("A1+B1+E").n_couplings == 8
+    with pytest.raises(ValueError, match="frame"):
+        representation("A1", "diagonal")
 
 
 def test_a1e_bond_matrices_per_direction():
-    """J = (1..5): the four directions as listed in the notes (C4 rotation of the +x bond)."""
+    """J = (1..5), derived by hand: the +x bond invariant under the bond mirror (midpoint
+    diag(1, 1, -1), corner A1 + anti-swapped E), rotated by C4 to the other directions."""
     W = representation("A1+E").coupling_matrices(np.arange(1.0, 6.0))
     expected = [
-        [[1, 2, 0], [3, 4, 0], [0, 0, 5]],
-        [[1, 0, 2], [0, 5, 0], [3, 0, 4]],
-        [[1, -2, 0], [-3, 4, 0], [0, 0, 5]],
-        [[1, 0, -2], [0, 5, 0], [-3, 0, 4]],
+        [[1, 2, -2], [3, 4, -4], [0, 5, 5]],
+        [[1, 2, 2], [0, 5, -5], [3, 4, 4]],
+        [[1, -2, 2], [-3, 4, -4], [0, 5, 5]],
+        [[1, -2, -2], [0, 5, -5], [-3, 4, 4]],
     ]
     np.testing.assert_allclose(W, np.array(expected, dtype=float), atol=1e-12)
+    W = representation("A1+E", "corner").coupling_matrices(np.arange(1.0, 6.0))
+    expected = [
+        [[1, 2, 0], [3, 4, 5], [3, 4, -5]],
+        [[1, 0, 2], [-3, -5, -4], [3, -5, 4]],
+        [[1, -2, 0], [-3, 4, 5], [-3, 4, -5]],
+        [[1, 0, -2], [3, -5, -4], [-3, -5, 4]],
+    ]
+    np.testing.assert_allclose(W, np.array(expected, dtype=float), atol=1e-12)
+    # the old construction (one representation on both sublattices), as in the notes
+    W = representation("A1+E", "none").coupling_matrices(np.arange(1.0, 6.0))
+    np.testing.assert_allclose(W[0], [[1, 2, 0], [3, 4, 0], [0, 0, 5]], atol=1e-12)
 
 
 def test_parse_representation():
@@ -86,13 +128,17 @@ def test_parse_representation():
 
 def test_invariant_basis_of_a_non_diagonal_mirror():
     """The null-space construction works for any orthogonal mirror, e.g. E in a diagonal basis
-    (mirror = swap): 2 invariant matrices, I and the swap."""
+    (mirror = swap): 2 invariant matrices, I and the swap; with different mirrors on the two
+    sides (swap on rows, diag(1, -1) on columns) the basis is [[1, 0], [1, 0]], [[0, 1],
+    [0, -1]]."""
     basis = invariant_bond_basis(np.array([[0.0, 1.0], [1.0, 0.0]]))
     assert basis.shape == (2, 2, 2)
     span = basis.reshape(2, 4).T
     for w in (np.eye(2), np.array([[0.0, 1.0], [1.0, 0.0]])):
         coef, *_ = np.linalg.lstsq(span, w.ravel(), rcond=None)
         np.testing.assert_allclose(span @ coef, w.ravel(), atol=1e-12)
+    mixed = invariant_bond_basis(np.array([[0.0, 1.0], [1.0, 0.0]]), np.diag([1.0, -1.0]))
+    np.testing.assert_array_equal(mixed, [[[1, 0], [1, 0]], [[0, 1], [0, -1]]])
 
 
 def test_block_geometry():
@@ -107,11 +153,26 @@ def test_block_geometry():
     for j in range(4):
         ks = sorted(fb.bonds[fb.bonds[:, 1] == j, 2].tolist())
         assert (ks[1] - ks[0]) % 4 == 2
+    # visible site i of the coarse block is visible site i of the fine block: coarse-frame
+    # positions map onto fine-frame ones by sqrt(2) R (R = COARSE_FRAME, +45 degrees), the
+    # rotation the representation's midpoint frame is built with
+    from rgpipe.learn.mlrg.representation import COARSE_FRAME
+
+    np.testing.assert_allclose(
+        np.sqrt(2.0) * cb.visible_pos @ COARSE_FRAME.T, fb.visible_pos, atol=1e-12
+    )
+    np.testing.assert_allclose(cb.hidden_pos, [[0.0, 0.0]])  # centre of the black plaquette
 
 
-@pytest.mark.parametrize("spec", ["A1", "A1+E", "2A1+E", "A1+A2+B1+B2+E"])
-def test_block_energies_invariant_under_c4v(spec):
-    rep = representation(spec)
+@pytest.mark.parametrize(
+    ("spec", "frame"),
+    [("A1", "midpoint"), ("A1+E", "midpoint"), ("A1+E", "corner"), ("2A1+E", "midpoint")]
+    + [("A1+A2+B1+B2+E", f) for f in ("midpoint", "corner", "none")],
+)
+def test_block_energies_invariant_under_c4v(spec, frame):
+    """Every element of C4v (corner spins with the corner matrices, midpoint spins with the
+    midpoint ones, hidden and visible alike) leaves both block energies unchanged."""
+    rep = representation(spec, frame)
     rng = np.random.default_rng(7)
     J = rng.normal(size=rep.n_couplings)
     for blk in (fine_block(), coarse_block()):
@@ -119,9 +180,70 @@ def test_block_energies_invariant_under_c4v(spec):
         h = rng.choice([-1.0, 1.0], size=(32, blk.n_hidden, rep.d))
         e0 = energy(blk, rep, J, v, h)
         assert np.ptp(e0) > 0  # the test configurations are not degenerate
-        for geo, mat in rep.group_elements():
-            v2, h2 = transform(blk, geo, mat, v, h)
+        for geo, mat, mid in rep.site_group_elements():
+            v2, h2 = transform(blk, geo, mat, v, h, mid)
             np.testing.assert_allclose(energy(blk, rep, J, v2, h2), e0, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("spec", "frame"),
+    [
+        ("A1", "midpoint"),
+        ("A1+E", "midpoint"),
+        ("A1+E", "corner"),
+        ("2A1+E", "midpoint"),
+        ("A1+B1+E", "corner"),
+        ("A1+B2+E", "midpoint"),
+    ],
+)
+def test_both_visible_marginals_share_the_full_symmetry(spec, frame):
+    """The decisive check: an element of C4v acts on the visible spins (positions and
+    components) with the same matrices in both blocks, and both marginals are invariant under
+    all 8 elements and the global flip.  Only then can the coarse block represent the fine one
+    without a symmetry mismatch."""
+    rep = representation(spec, frame)
+    fb, cb = fine_block(), coarse_block()
+    # the visible action seen from each block's own frame: corners of the fine lattice,
+    # midpoints of the coarse one (coarse-frame geometry, midpoint matrices)
+    from rgpipe.learn.mlrg.blocks import visible_permutations
+
+    fine_perm = visible_permutations(fb, [(g, m) for g, m, _ in rep.site_group_elements()])
+    coarse_perm = visible_permutations(cb, [(g, mid) for g, _, mid in rep.site_group_elements()])
+    # the same geometric element, in the coarse frame: R^-1 g R
+    from rgpipe.learn.mlrg.representation import COARSE_FRAME
+
+    R = COARSE_FRAME
+    for (geo, _, _), fp in zip(rep.site_group_elements(), fine_perm, strict=True):
+        geo_c = R.T @ geo @ R
+        k = [i for i, (g, _, _) in enumerate(rep.site_group_elements()) if np.allclose(g, geo_c)]
+        np.testing.assert_array_equal(coarse_perm[k[0]], fp)
+    rng = np.random.default_rng(2)
+    J = torch.tensor(rng.normal(scale=0.7, size=rep.n_couplings))
+    kl = ExactKL(rep)
+    q4 = (2**rep.d) ** 4
+    flip = (q4 - 1) - np.arange(q4)  # every component flipped
+    for bm in (kl.fine, kl.coarse):
+        lp = bm.log_prob(J).numpy()
+        for perm in [*fine_perm, flip]:
+            np.testing.assert_allclose(lp[perm], lp, atol=1e-11)
+
+
+def test_one_representation_on_both_sublattices_breaks_the_shared_symmetry():
+    """Negative control: with the same matrices on both sublattices (EverettYou/MLRG and the
+    first rgpipe version) each block is symmetric in its own frame, but the coarse marginal is
+    not invariant under the fine block's mirrors: the two blocks model different symmetry
+    classes, so the test above can fail."""
+    rep = representation("A1+E", "none")
+    J = torch.tensor(np.random.default_rng(1).normal(size=5))
+    from rgpipe.learn.mlrg.blocks import visible_permutations
+
+    perms = visible_permutations(fine_block(), rep.group_elements())
+    kl = ExactKL(rep)
+    lp_f, lp_c = kl.fine.log_prob(J).numpy(), kl.coarse.log_prob(J).numpy()
+    for k, perm in enumerate(perms):
+        np.testing.assert_allclose(lp_f[perm], lp_f, atol=1e-11)
+        dev = np.max(np.abs(lp_c[perm] - lp_c))
+        assert (dev < 1e-11) if k < 4 else (dev > 1.0)  # rotations shared, mirrors not
 
 
 def test_same_matrix_on_every_bond_breaks_the_symmetry():
@@ -135,6 +257,9 @@ def test_same_matrix_on_every_bond_breaks_the_symmetry():
         rep.mirror,
         rep.basis,
         np.broadcast_to(rep.basis, rep.directions.shape).copy(),
+        rep.mid_rot,
+        rep.mid_mirror,
+        rep.frame,
     )
     rng = np.random.default_rng(3)
     J = rng.normal(size=5)
@@ -142,8 +267,8 @@ def test_same_matrix_on_every_bond_breaks_the_symmetry():
     v = rng.choice([-1.0, 1.0], size=(64, 4, 3))
     h = rng.choice([-1.0, 1.0], size=(64, 4, 3))
     e0 = energy(blk, shortcut, J, v, h)
-    geo, mat = rep.group_elements()[1]  # rotation by 90 degrees
-    v2, h2 = transform(blk, geo, mat, v, h)
+    geo, mat, mid = rep.site_group_elements()[1]  # rotation by 90 degrees
+    v2, h2 = transform(blk, geo, mat, v, h, mid)
     assert np.max(np.abs(energy(blk, shortcut, J, v2, h2) - e0)) > 1e-3
 
 
@@ -197,15 +322,24 @@ def test_exact_kl_batched_and_zero_at_zero_coupling():
     assert batched.shape == (3, 2)
     assert float(batched[1, 0]) == pytest.approx(float(kl(J[1, 0], Jp[1, 0])), abs=1e-13)
     assert float(kl(torch.zeros(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64))) == (
-        pytest.approx(0.0, abs=1e-14)
+        pytest.approx(0.0, abs=1e-13)
     )
 
 
-@pytest.mark.parametrize("spec", ["A1+E", "A1+B2+E"])
-def test_orbit_sums_equal_full_enumeration(spec):
-    """The KL summed over rotation/flip orbit representatives equals the plain sum over all
-    visible states of the enumerated marginals."""
-    rep = representation(spec)
+@pytest.mark.parametrize(
+    ("spec", "frame"),
+    [("A1+E", "midpoint"), ("A1+E", "corner"), ("A1+E", "none"), ("A1+B2+E", "midpoint")],
+)
+def test_orbit_sums_equal_full_enumeration(spec, frame):
+    """The KL summed over C4v/flip orbit representatives (rotation/flip for frame "none")
+    equals the plain sum over all visible states of the enumerated marginals."""
+    rep = representation(spec, frame)
+    from rgpipe.learn.mlrg.exact_kl import symmetric_orbits
+
+    reps, sizes = symmetric_orbits(rep)
+    assert int(sizes.sum()) == 2 ** (4 * rep.d) and np.all(16 % sizes == 0)  # sizes divide |G|
+    if spec == "A1+E":  # full C4v x flip for the symmetric frames, rotations x flip for "none"
+        assert len(reps) == {"midpoint": 282, "corner": 298, "none": 532}[frame]
     kl = ExactKL(rep)
     g = torch.Generator().manual_seed(8)
     J = 0.5 * torch.randn(2, rep.n_couplings, generator=g, dtype=torch.float64)
@@ -229,6 +363,7 @@ def test_gauge_copies_leave_the_kl_unchanged():
     kl = ExactKL(rep)
     rng = np.random.default_rng(2)
     J = torch.tensor(rng.normal(scale=0.5, size=5))
+    assert len(rep.gauge_matrices()) == 8  # (a J1, b J2, c J3, abc J4, abc J5)
     Jp = torch.tensor(rng.normal(scale=0.5, size=5))
     base = float(kl(J, Jp))
     from rgpipe.learn.mlrg.representation import _commuting_signed_permutations

@@ -30,7 +30,8 @@ fi
 for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
 munge -n | unmunge >/dev/null
 
-cpus=$(nproc)
+# nproc honours OMP_NUM_THREADS (set to 1 for the tests): ask without it
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)
 mem_mb=$(( mem_kb / 1024 * 9 / 10 ))
 install -d -o slurm -g slurm /var/lib/slurm/slurmctld /var/log/slurm /var/spool/slurmd

@@ -21,12 +21,15 @@ matrix of the bond direction k (see :mod:`.representation`); ``P(v) = sum_h exp(
 
 Each block is described in its own lattice frame: the fine block in the frame of the fine
 lattice, the coarse block in that of the rotated coarse lattice (its bonds point along its own
-axes).  This keeps the coupling space of the coarse model identical to the fine one, which is
-what lets J -> J' be iterated.  The price, for representations with B1, B2 or E components, is
-that a geometric 45-degree rotation cannot be realised on Ising components (it is not a signed
-permutation), so the symmetry action on the visible components of the coarse block is that of
-the rotated frame; both blocks are exactly invariant under C4v in their own frames (tested).
-With A1 only, E_fine = -J sum_i h_i (v_i + v_{i+1}) and E_coarse = -J' h sum_i v_i.
+axes), with fine-frame coordinates ``sqrt(2) R x_c`` of a coarse-frame point ``x_c``
+(:data:`.representation.COARSE_FRAME`, R = +45 degrees; visible site i of both blocks is the
+same spin).  This keeps the coupling space of the coarse model identical to the fine one,
+which is what lets J -> J' be iterated.  The two sublattices carry the representation in
+frames rotated by 45 degrees relative to each other (:mod:`.representation`), so a geometric
+operation acts on the visible spins of the fine block (corners) and of the coarse block
+(midpoints of the rotated lattice) with the *same* matrices: both visible marginals are
+invariant under the same 8 elements of C4v and the global spin flip (tested).  With A1 only,
+E_fine = -J sum_i h_i (v_i + v_{i+1}) and E_coarse = -J' h sum_i v_i.
 
 Spin vectors are arrays of +-1 with shape (..., sites, d).  Site states are also encoded as
 integers s in [0, 2^d): component c of state s is ``1 - 2 * bit(s, d - 1 - c)``.
@@ -184,27 +187,70 @@ def all_configurations(n_sites: int, d: int) -> np.ndarray:
     return states[idx]
 
 
-def transform(blk: Block, geo: np.ndarray, rep_mat: np.ndarray, v: np.ndarray, h: np.ndarray):
+def transform(
+    blk: Block,
+    geo: np.ndarray,
+    rep_mat: np.ndarray,
+    v: np.ndarray,
+    h: np.ndarray,
+    mid_mat: np.ndarray | None = None,
+):
     """Apply a point-group element to block configurations.
 
     The spin vector of the site at position x moves to the site at ``geo @ x`` and becomes
-    ``rep_mat @ spin``.
+    ``rep_mat @ spin`` on a corner site, ``mid_mat @ spin`` on a midpoint site
+    (:meth:`.representation.Representation.site_group_elements` gives both).
 
     Args:
         geo: (2, 2) geometric matrix of the element (about the block centre).
-        rep_mat: (d, d) its representation matrix.
+        rep_mat: (d, d) its matrix on corner spins.
         v, h: (..., n_v, d) and (..., n_h, d) configurations.
+        mid_mat: (d, d) its matrix on midpoint spins (default ``rep_mat``).
 
     Returns:
         The transformed (v, h).
     """
+    mid_mat = rep_mat if mid_mat is None else mid_mat
+    vis_mat, hid_mat = (rep_mat, mid_mat) if blk.visible_is_corner else (mid_mat, rep_mat)
     out = []
-    for pos, x in ((blk.visible_pos, v), (blk.hidden_pos, h)):
+    for pos, x, mat in ((blk.visible_pos, v, vis_mat), (blk.hidden_pos, h, hid_mat)):
         new_pos = pos @ geo.T
         perm = np.array([int(np.argmin(np.linalg.norm(pos - p, axis=1))) for p in new_pos])
         if not np.allclose(pos[perm], new_pos):
             raise ValueError("group element does not map the block onto itself")
         y = np.empty_like(x)
-        y[..., perm, :] = x @ rep_mat.T
+        y[..., perm, :] = x @ mat.T
         out.append(y)
     return out[0], out[1]
+
+
+def visible_permutations(blk: Block, elements: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """How group elements permute the visible states of a block.
+
+    Args:
+        blk: the block.
+        elements: (geometric matrix, d x d matrix acting on the visible spins) pairs.
+
+    Returns:
+        (len(elements), q^n_v) int array ``perm`` with state ``perm[g, s]`` the image of state
+        s under element g (state order of :func:`all_configurations`, q = 2^d).
+    """
+    d = elements[0][1].shape[0]
+    q = 2**d
+    states = site_states(d)
+    code = {tuple(row): i for i, row in enumerate(states.astype(int).tolist())}
+    weights = q ** np.arange(blk.n_visible - 1, -1, -1)
+    grid = np.indices((q,) * blk.n_visible).reshape(blk.n_visible, -1).T  # (S, n_v)
+    out = []
+    for geo, mat in elements:
+        new_pos = blk.visible_pos @ geo.T
+        site = np.array(
+            [int(np.argmin(np.linalg.norm(blk.visible_pos - p, axis=1))) for p in new_pos]
+        )
+        if not np.allclose(blk.visible_pos[site], new_pos):
+            raise ValueError("group element does not map the block onto itself")
+        image = np.array([code[tuple(np.rint(mat @ st).astype(int).tolist())] for st in states])
+        new = np.empty_like(grid)
+        new[:, site] = image[grid]  # the spin of site a moves to site site[a]
+        out.append(new @ weights)
+    return np.array(out, dtype=np.int64)

@@ -65,7 +65,7 @@ def analyse_training(
     """
     params, seeds, weights = read_training(path)
     params = resolve_params({**params, **(overrides or {})})
-    rep = representation(params["representation"])
+    rep = representation(params["representation"], params["frame"])
     model = model_from_weights(params, weights, dtype=torch.float64)
     low, high = box(params, rep.n_couplings)
     summaries = analyse(

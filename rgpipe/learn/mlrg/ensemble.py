@@ -89,7 +89,7 @@ def max_models_per_batch(params: dict[str, Any]) -> int:
         return params["models_per_batch"]
     from rgpipe.learn.mlrg.exact_kl import symmetric_orbits
 
-    rep = representation(params["representation"])
+    rep = representation(params["representation"], params["frame"])
     reps, _ = symmetric_orbits(rep)
     per_model = params["batch"] * len(reps) * rep.d
     return max(1, MAX_ELEMENTS // per_model)
@@ -196,7 +196,7 @@ def write_result(
     models = results["models"]
     if not models:
         raise ValueError("no models to write")
-    n = representation(p["representation"]).n_couplings
+    n = representation(p["representation"], p["frame"]).n_couplings
     stats = ensemble_statistics(results)
     config = dict(job) if job is not None else {"mlrg": p, "seeds": list(results["seeds"])}
     with create_result(

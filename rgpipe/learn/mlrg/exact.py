@@ -13,7 +13,34 @@
 
 Note the gauge freedom: flipping the hidden spins of one irrep copy leaves every visible
 marginal unchanged and flips the sign of some couplings, so the optimal J' is defined up to
-such signs; minimisations start from J' = J and follow the branch connected to it.
+such signs; minimisations start from J' = J and follow the branch connected to it.  Phases are
+therefore labelled by a gauge-invariant quantity, the mutual information of two opposite
+visible sites (:meth:`OptimalMap.opposite_information`).  Deep in the ordered phase (couplings
+of order 10 and more) every large J' fits the locked fine block equally well, the KL landscape
+is flat and the minimiser can land on couplings that describe a disordered *fine* block; the
+flow is only followed until it first comes within ``eps`` of the locked state.
+
+Ising-axis crossings of the optimal maps (:meth:`OptimalMap.axis_crossing`, first-decision
+phase labels; seed-independent; ``tests/test_mlrg_ladder.py``), against J_c = 0.76429:
+
+==========  ==========  ===============  =====================================================
+rep         frame       J_c              critical fixed point (lambda, nu = ln sqrt2 / ln lambda)
+==========  ==========  ===============  =====================================================
+A1          any         0.81392 (+6.5%)  J* = 0.81392, 1.3568, nu 1.136
+A1+E        midpoint    0.86297 (+12.9%) J* = (1.3106, 0.3460, -0.5787, -0.2902, -0.0279),
+                                         1.5024, nu 0.851 (default frame)
+A1+E        corner      ~0.935 (+22%)    none on the way: the fit breaks down at strong
+                                         coupling (the minimiser fails at J0 = 0.91-0.92)
+A1+E        none        0.40147 (-47.5%) (0.5628, -0.4748, 0.2793, -0.2920, 0.1295), 1.2072,
+                                         nu 1.84 (the RG-inconsistent construction)
+2A1         any         0.64458 (-15.7%) rank-one 0.2464 (e1 - e2)(e1 - e2)^T, 1.1871, nu 2.0
+2A1+E       midpoint    ~0.413 (-46%)    none (erratic flow; a marginal point lambda 1.018)
+2A1+E       corner      ~0.361 (-53%)    none (erratic flow)
+==========  ==========  ===============  =====================================================
+
+The exact-KL optimum of this block pair gets *worse* with more spin components: they are used
+as auxiliary (hidden helper, vacancy-like) degrees of freedom that improve the one-block fit on
+the Ising axis but move the critical surface.
 """
 
 from __future__ import annotations
@@ -47,10 +74,12 @@ class OptimalMap:
 
     Args:
         rep: representation name, e.g. ``"A1"`` or ``"A1+E"``.
+        frame: frame choice of :func:`.representation.representation` (default
+            ``"midpoint"``).
     """
 
-    def __init__(self, rep: str) -> None:
-        self.rep = representation(rep)
+    def __init__(self, rep: str, frame: str = "midpoint") -> None:
+        self.rep = representation(rep, frame)
         self.kl = ExactKL(self.rep, dtype=torch.float64)
         self.n = self.rep.n_couplings
 
@@ -129,6 +158,72 @@ class OptimalMap:
             raise RuntimeError(f"fixed point iteration did not converge from {guess}")
         return J, self.jacobian(J)
 
+    def opposite_information(self, J: np.ndarray) -> float:
+        """Mutual information I(v_0; v_2) (nats) of two opposite visible sites of the fine block
+        at J: 0 for independent sites (J = 0), log 2 when the block is locked into one of two
+        ordered states.  Invariant under every relabelling of spin components, so it labels
+        the phase of a coupling vector whatever gauge copy the map returns."""
+        q = 2**self.rep.d
+        with torch.no_grad():
+            lp = self.kl.fine.log_prob(torch.as_tensor(J, dtype=torch.float64))
+        p = lp.exp().reshape(q, q, q, q).sum(dim=(1, 3)).numpy()  # P(v_0, v_2)
+        outer = np.outer(p.sum(1), p.sum(0))
+        mask = p > 0
+        return float(np.sum(p[mask] * (np.log(p[mask]) - np.log(outer[mask]))))
+
+    def axis_phase(
+        self, J0: float, n_steps: int = 100, eps: float = 1e-3, patience: int = 3
+    ) -> tuple[int, int]:
+        """Phase of the Ising-axis point (J0, 0, ..., 0) under the iterated optimal map.
+
+        The map is applied until the opposite-site information of the fine block
+        (:meth:`opposite_information`) comes within ``eps`` of log 2 (ordered: the block is
+        locked), or stays below ``eps`` without growing for ``patience`` consecutive steps
+        (disordered).  The first decision counts: deep in the ordered phase the KL landscape
+        is flat and the minimiser may wander (see the note in the module docstring).
+
+        Returns:
+            (+1 ordered, -1 disordered, 0 undecided after ``n_steps`` or when the
+            minimisation fails; steps taken).
+        """
+        J = np.zeros(self.n)
+        J[0] = J0
+        last = self.opposite_information(J)
+        down = 0
+        for t in range(1, n_steps + 1):
+            try:
+                J = self(J)
+            except (RuntimeError, np.linalg.LinAlgError):
+                return 0, t
+            info = self.opposite_information(J)
+            if info > math.log(2.0) - eps:
+                return 1, t
+            down = down + 1 if (info < eps and info <= last + 1e-12) else 0
+            if down >= patience:
+                return -1, t
+            last = info
+        return 0, n_steps
+
+    def axis_crossing(self, low: float, high: float, tol: float = 1e-5, **kw) -> float:
+        """J_c of the optimal map: where the Ising axis crosses the critical surface.
+
+        Bisection on :meth:`axis_phase` (keyword arguments passed on) between a disordered
+        ``low`` and an ordered ``high``.
+
+        Raises:
+            ValueError: if the bracket does not separate the phases.
+            RuntimeError: if a midpoint's phase is undecided.
+        """
+        if self.axis_phase(low, **kw)[0] != -1 or self.axis_phase(high, **kw)[0] != 1:
+            raise ValueError(f"[{low}, {high}] does not bracket the transition")
+        while high - low > tol:
+            mid = 0.5 * (low + high)
+            phase, _ = self.axis_phase(mid, **kw)
+            if phase == 0:
+                raise RuntimeError(f"undecided phase at J0 = {mid}")
+            low, high = (low, mid) if phase > 0 else (mid, high)
+        return 0.5 * (low + high)
+
 
 def a1_optimal_fixed_point() -> tuple[float, float]:
     """(J*, dJ'/dJ at J*) of the A1 optimal map, by bracketing the fixed point (independent of
@@ -148,10 +243,11 @@ class OptimalFlow:
 
     Args:
         rep: representation name.
+        frame: frame choice (:func:`.representation.representation`).
     """
 
-    def __init__(self, rep: str) -> None:
-        self.map = OptimalMap(rep)
+    def __init__(self, rep: str, frame: str = "midpoint") -> None:
+        self.map = OptimalMap(rep, frame)
         self.n = self.map.n
         self.n_models = 1
 

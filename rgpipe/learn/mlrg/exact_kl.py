@@ -23,7 +23,14 @@ from functools import cache
 import numpy as np
 import torch
 
-from rgpipe.learn.mlrg.blocks import Block, bond_tensors, coarse_block, fine_block, site_states
+from rgpipe.learn.mlrg.blocks import (
+    Block,
+    bond_tensors,
+    coarse_block,
+    fine_block,
+    site_states,
+    visible_permutations,
+)
 from rgpipe.learn.mlrg.representation import Representation, representation
 
 
@@ -120,42 +127,41 @@ class BlockMarginal:
 
 def symmetric_orbits(rep: Representation, n_sites: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Representatives and sizes of the visible-state orbits under the symmetries both blocks
-    share: the rotation (v_i -> rho(r) v_{i-1}, sites cyclically shifted) and the global spin
-    flip.  (The mirrors act differently on the two blocks, see :mod:`.blocks`.)
+    share: the 8 elements of C4v (acting on the visible spins with the same matrices in both
+    blocks, see :mod:`.representation`) and the global spin flip.  For ``frame="none"`` only
+    the rotations and the flip are shared (the mirrors then act differently on the blocks).
 
     Returns:
         (representatives (K, n_sites) site-state indices, orbit sizes (K,)).
     """
-    return _orbits(rep.name, n_sites)
+    return _orbits(rep.name, rep.frame, n_sites)
 
 
 @cache
-def _orbits(name: str, n_sites: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cached worker of :func:`symmetric_orbits` (keyed by the representation name)."""
-    rep = representation(name)
-    d, q = rep.d, 2**rep.d
-    states = site_states(d)
-    code = {tuple(row): i for i, row in enumerate(states.astype(int).tolist())}
-    rot = np.array([code[tuple((rep.rot @ st).astype(int).tolist())] for st in states])
-    flip = np.array([code[tuple((-st).astype(int).tolist())] for st in states])
-    grid = np.indices((q,) * n_sites).reshape(n_sites, -1).T  # (S, n) in C order
-    weights = q ** np.arange(n_sites - 1, -1, -1)
-    seen = np.zeros(len(grid), dtype=bool)
+def _orbits(name: str, frame: str, n_sites: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cached worker of :func:`symmetric_orbits` (keyed by the representation name, frame)."""
+    rep = representation(name, frame)
+    blk = fine_block()
+    if n_sites != blk.n_visible:
+        raise ValueError(f"the blocks have {blk.n_visible} visible sites, got {n_sites}")
+    q = 2**rep.d
+    elements = rep.group_elements()  # matrices on the corners = visible spins of the fine block
+    if frame == "none":
+        elements = elements[:4]  # rotations only
+    # times the global flip: every element also with all components negated
+    perms = visible_permutations(blk, elements + [(geo, -mat) for geo, mat in elements])
+    seen = np.zeros(q**n_sites, dtype=bool)
     reps, sizes = [], []
-    for idx in range(len(grid)):
+    weights = q ** np.arange(n_sites - 1, -1, -1)
+    grid = np.indices((q,) * n_sites).reshape(n_sites, -1).T  # (S, n) in C order
+    for idx in range(q**n_sites):
         if seen[idx]:
             continue
-        orbit = set()
-        cfg = grid[idx]
-        for f in (False, True):
-            c = flip[cfg] if f else cfg
-            for _ in range(n_sites):
-                c = rot[np.roll(c, 1)]  # new site i+1 holds rho(r) of old site i
-                orbit.add(int(c @ weights))
-        members = np.fromiter(orbit, dtype=np.int64)
+        members = np.unique(perms[:, idx])
         seen[members] = True
-        reps.append(cfg)
+        reps.append(grid[idx])
         sizes.append(len(members))
+    assert int(np.sum(sizes)) == q**n_sites and np.all(grid @ weights == np.arange(q**n_sites))
     out = (np.array(reps, dtype=np.int64), np.array(sizes, dtype=np.int64))
     for arr in out:
         arr.setflags(write=False)
@@ -211,11 +217,13 @@ class ExactKL:
     """KL(P_fine(J) || P_coarse(J')) by enumeration, batched over leading dimensions.
 
     ``KL = sum_v P_f log P_f - sum_v P_f L_c + log Z_c`` with ``L_c(v) = log sum_h
-    exp(-E_coarse)``.  Both marginals are invariant under the rotation of the blocks and the
-    global spin flip (the same action on the visible spins of both blocks), so the visible
-    sums run over one representative per orbit, weighted by the orbit size (16 -> 4 states
-    for A1, 4096 -> 532 for A1+E, 65536 -> 8264 for 2A1+E); log Z_c is summed over the 2^d
-    states of the hidden centre spin (:meth:`BlockMarginal.log_partition_dual`).
+    exp(-E_coarse)``.  Both marginals are invariant under C4v and the global spin flip (the
+    same action on the visible spins of both blocks), so the visible sums run over one
+    representative per orbit, weighted by the orbit size (16 -> 4 states for A1, 4096 -> 282
+    for A1+E, 65536 -> 4196 for 2A1+E in the default frame; rotations and flip only, 532 and
+    8264 orbits, for ``frame="none"``); log
+    Z_c is summed over the 2^d states of the hidden centre spin
+    (:meth:`BlockMarginal.log_partition_dual`).
 
     Args:
         rep: the site representation.

@@ -13,7 +13,7 @@ from typing import Any
 
 from rgpipe.learn.mlrg.hmc import SCHEDULES
 from rgpipe.learn.mlrg.networks import ACTIVATIONS, SMOOTH_ACTIVATIONS
-from rgpipe.learn.mlrg.representation import parse_representation
+from rgpipe.learn.mlrg.representation import parse_representation, representation
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,15 @@ HYPERPARAMETERS: tuple[HyperParameter, ...] = (
         (),
         "site representation of C4v: irreps A1, A2, B1, B2, E with multiplicities joined by "
         "'+', e.g. A1, A1+E, 2A1+E",
+    ),
+    HyperParameter(
+        "frame",
+        "str",
+        "midpoint",
+        ("midpoint", "corner", "none"),
+        "which sublattice carries the irreps in the 45-degree rotated frame of the coarse "
+        "lattice (midpoint: the default, symmetric under the RG step; none: the same "
+        "matrices on both, for comparison only)",
     ),
     HyperParameter("loss", "str", "kl", ("kl", "cd"), "exact KL by enumeration, or contrastive"),
     HyperParameter(
@@ -239,6 +248,13 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
     out = default_params()
     for key, value in params.items():
         out[key] = _check(_BY_NAME[key], value)
+    try:
+        representation(out["representation"], out["frame"])
+    except ValueError as exc:
+        raise ValueError(
+            f"mlrg parameter 'representation': value {out['representation']!r} is invalid "
+            f"with frame {out['frame']!r}: {exc}"
+        ) from None
     if out["target"] == "monotone" and out["activation"] not in SMOOTH_ACTIVATIONS:
         raise ValueError(
             f"mlrg parameter 'activation': value {out['activation']!r} is invalid: the monotone "

@@ -15,25 +15,62 @@ The irreducible representations (matrices of ``r`` and ``m``)::
 All these matrices are signed permutations, so a group element maps an Ising configuration
 of the components to another Ising configuration.
 
-A bond joins a *midpoint* site m (a site of coordination 2) to a *corner* site c
-(coordination 4); its energy is ``-m^T W_k c`` with a d x d matrix ``W_k`` that depends on the
-bond direction k (0: +x, 1: +y, 2: -x, 3: -y, measured from the midpoint to the corner).
-Symmetry fixes the form of ``W_k``:
+**The two sublattices carry different representations.**  One RG step maps a Lieb lattice onto
+one rotated by 45 degrees whose *midpoints* are the old *corners* (seed 002, fig. 3).  A spin's
+components keep their meaning through the step, so on the coarse lattice a midpoint spin
+transforms with the corner representation of the finer lattice's frame: if ``R`` rotates the
+coarse axes onto the fine ones (:data:`COARSE_FRAME`), a coarse-frame element g acts on a
+midpoint spin as ``rho_mid(g) = rho_corner(R g R^-1)``.  Conjugation by the 45 degree
+rotation keeps r and maps the axial mirrors onto the diagonal ones (an outer automorphism of
+C4v): A1, A2 are unchanged, B1 and B2 are exchanged, and E keeps its rotation matrix but its
+mirror becomes the swap [[0, 1], [1, 0]].  The rotated-frame matrices are again signed
+permutations, so the components stay Ising spins, but no signed permutation relates the two
+versions of E (the 45 degree rotation of the doublet is not one), hence the two sublattices
+cannot share one representation.  With this assignment
 
-1. the mirror that fixes a +x bond must leave it unchanged: ``sigma W_0 sigma^T = W_0``, i.e.
-   ``vec(W_0)`` lies in the null space of ``sigma (x) sigma - 1`` (row-major ``vec``); its
-   dimension is the number of independent couplings n (A1: 1, A1+E: 5, 2A1+E: 10);
-2. a bond in direction k is the +x bond rotated k times: ``W_k = rho(r)^k W_0 rho(r)^-k``.
+* the lattice family is closed under the RG step (the same pair of corner and midpoint
+  representations, each in the lattice's own frame, on the fine and on the coarse lattice),
+  and
+* the visible spins of the fine block (corners) and of the coarse block (midpoints) transform
+  identically under every element of C4v, so both visible marginals share the full symmetry
+  (:mod:`.blocks`; tested).
 
-The null-space basis is brought to reduced row-echelon form, so that for the representations
-built from the irreps above each coupling is one matrix element of ``W_0`` in row-major
-order: for A1+E, ``J = (J1..J5)`` gives ``W_0 = [[J1, J2, 0], [J3, J4, 0], [0, 0, J5]]``.
-The first coupling is always the (A1, A1) element when the representation starts with A1,
-so ``J = (J0, 0, ..., 0)`` is the plain Ising model (the "Ising axis").
+Using one representation on both sublattices (``frame="none"``, what EverettYou/MLRG and the
+first version of this module did) leaves each block symmetric only in its own frame: the
+coarse marginal then lacks the mirrors of the fine one (a different, RG-inconsistent model
+family, kept only for comparison).  Which sublattice keeps the lattice frame is a choice of
+model family: ``frame="midpoint"`` (the default) refers every spin's components to the axes
+of the lattice on which it is a midpoint, so corners carry the rotated irreps;
+``frame="corner"`` refers them to the lattice on which the spin is a corner.  Both are exactly
+symmetric; they differ for E, whose Ising states point along the diagonals of the frame they
+are referred to (midpoint frame: corner E states point along the four bonds).  The default is
+the one whose exact-KL optimal map has a critical fixed point reached from the Ising axis
+(A1+E: J* = (1.3106, 0.3460, -0.5787, -0.2902, -0.0279), one relevant eigenvalue 1.5024);
+with ``frame="corner"`` the flow from the axis meets no critical fixed point (the fit breaks
+down at strong coupling), see :mod:`.exact`.
+
+A bond joins a *midpoint* site m (coordination 2) to a *corner* site c (coordination 4); its
+energy is ``-m^T W_k c`` with a d x d matrix ``W_k`` that depends on the bond direction k
+(0: +x, 1: +y, 2: -x, 3: -y, measured from the midpoint to the corner).  Symmetry fixes it:
+
+1. the mirror that fixes a +x bond must leave it unchanged: ``sigma_mid W_0 sigma_corner^T =
+   W_0``, i.e. ``vec(W_0)`` lies in the null space of ``sigma_mid (x) sigma_corner - 1``
+   (row-major ``vec``); its dimension is the number of independent couplings n (A1: 1, A1+E:
+   5, 2A1+E: 10 whatever the frames; but B1 alone: 0, A1+B1+E: 8 with rotated frames);
+2. a bond in direction k is the +x bond rotated k times: ``W_k = rho_mid(r)^k W_0
+   rho_corner(r)^-k``.
+
+The null-space basis is brought to reduced row-echelon form.  With the default frame, A1+E
+gives ``W_0 = [[J1, J2, -J2], [J3, J4, -J4], [0, J5, J5]]`` (rows: midpoint A1, Ex, Ey;
+columns: corner A1, E1, E2); with ``frame="corner"`` ``[[J1, J2, 0], [J3, J4, J5], [J3, J4,
+-J5]]``.  The first coupling is always the (A1, A1) element when the representation starts
+with A1, so ``J = (J0, 0, ..., 0)`` is the plain Ising model (the "Ising axis") for every
+frame choice.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -48,6 +85,20 @@ IRREPS: dict[str, tuple[np.ndarray, np.ndarray]] = {
     "E": (np.array([[0.0, -1.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, -1.0]])),
 }
 """Irreducible representations of C4v: name -> (matrix of r, matrix of m)."""
+
+GEO_ROT = np.array([[0.0, -1.0], [1.0, 0.0]])
+"""Geometric matrix of r (rotation by +90 degrees)."""
+
+GEO_MIRROR = np.array([[1.0, 0.0], [0.0, -1.0]])
+"""Geometric matrix of m (the mirror y -> -y)."""
+
+COARSE_FRAME = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2.0)
+"""Rotation R by +45 degrees from the coarse lattice's axes to the fine lattice's: a point with
+coarse-frame coordinates x_c has fine-frame coordinates ``sqrt(2) R x_c`` (the geometry of
+:func:`.blocks.coarse_block` relative to :func:`.blocks.fine_block`; tested there)."""
+
+FRAMES = ("corner", "midpoint", "none")
+"""Frame choices of :func:`representation` (see the module docstring)."""
 
 _TERM = re.compile(r"^\s*(\d*)\s*(A1|A2|B1|B2|E)\s*$")
 
@@ -112,6 +163,45 @@ def _rref(a: np.ndarray, tol: float = 1e-10) -> np.ndarray:
     return a
 
 
+def group_matrices(rot: np.ndarray, mirror: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The 8 elements ``r^a m^b`` (a = 0..3, b = 0, 1) of C4v as (2 x 2 geometric matrix,
+    representation matrix built from ``rot`` = rho(r) and ``mirror`` = rho(m))."""
+    out = []
+    for b in range(2):
+        for a in range(4):
+            geo = np.linalg.matrix_power(GEO_ROT, a) @ np.linalg.matrix_power(GEO_MIRROR, b)
+            mat = np.linalg.matrix_power(rot, a) @ np.linalg.matrix_power(mirror, b)
+            out.append((geo, mat))
+    return out
+
+
+def frame_rotated(
+    rot: np.ndarray, mirror: np.ndarray, frame: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The representation seen from axes rotated by ``frame``: ``rho'(g) = rho(F g F^-1)``.
+
+    Args:
+        rot, mirror: (d, d) rho(r), rho(m) of a representation of C4v.
+        frame: (2, 2) rotation F that normalises C4v (a multiple of 45 degrees).
+
+    Returns:
+        (rho'(r), rho'(m)).  For F = 45 degrees: rho'(r) = rho(r), rho'(m) = rho(r m) (the
+        mirror becomes a diagonal one).
+
+    Raises:
+        ValueError: if ``F g F^-1`` is not in C4v.
+    """
+    elements = group_matrices(rot, mirror)
+    out = []
+    for g in (GEO_ROT, GEO_MIRROR):
+        conj = frame @ g @ np.linalg.inv(frame)
+        match = [mat for geo, mat in elements if np.allclose(geo, conj, atol=1e-12)]
+        if not match:
+            raise ValueError("the frame rotation does not normalise C4v")
+        out.append(match[0])
+    return out[0], out[1]
+
+
 @dataclass(frozen=True)
 class Representation:
     """A site representation and the bond coupling tensors it allows.
@@ -119,11 +209,16 @@ class Representation:
     Attributes:
         name: the representation string, e.g. ``"A1+E"``.
         irreps: the irreps in component order, e.g. ``("A1", "E")``.
-        rot: (d, d) matrix of the +90 degree rotation r.
-        mirror: (d, d) matrix of the mirror m (y -> -y).
-        basis: (n, d, d) coupling basis for a +x bond: ``W_0 = sum_a J_a basis[a]``.
+        rot: (d, d) matrix of the +90 degree rotation r on a *corner* spin.
+        mirror: (d, d) matrix of the mirror m (y -> -y) on a corner spin.
+        basis: (n, d, d) coupling basis for a +x bond: ``W_0 = sum_a J_a basis[a]`` (rows:
+            midpoint components, columns: corner components).
         directions: (4, n, d, d) the basis rotated to the bond directions
             k = 0 (+x), 1 (+y), 2 (-x), 3 (-y): ``W_k = sum_a J_a directions[k, a]``.
+        mid_rot, mid_mirror: (d, d) matrices of r and m on a *midpoint* spin (the corner ones
+            seen from the 45-degree rotated frame, see the module docstring; equal to ``rot``,
+            ``mirror`` only for ``frame="none"`` or representations without B1, B2, E).
+        frame: ``"corner"``, ``"midpoint"`` or ``"none"`` (:data:`FRAMES`).
     """
 
     name: str
@@ -132,6 +227,15 @@ class Representation:
     mirror: np.ndarray
     basis: np.ndarray
     directions: np.ndarray
+    mid_rot: np.ndarray | None = None
+    mid_mirror: np.ndarray | None = None
+    frame: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.mid_rot is None:
+            object.__setattr__(self, "mid_rot", self.rot)
+        if self.mid_mirror is None:
+            object.__setattr__(self, "mid_mirror", self.mirror)
 
     @property
     def d(self) -> int:
@@ -150,7 +254,7 @@ class Representation:
             J: (..., n) coupling vectors.
 
         Returns:
-            (..., 4, d, d): ``W_k`` for the four bond directions.
+            (..., 4, d, d): ``W_k`` for the four bond directions (rows: midpoint).
         """
         return np.einsum("...a,kaij->...kij", np.asarray(J, dtype=np.float64), self.directions)
 
@@ -184,28 +288,30 @@ class Representation:
         return np.array(uniq)
 
     def group_elements(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The 8 elements of C4v as (2 x 2 geometric matrix, d x d representation matrix).
+        """The 8 elements of C4v as (2 x 2 geometric matrix, d x d matrix on a corner spin).
 
-        Elements are ``r^a m^b`` for a = 0..3, b = 0, 1.
+        Elements are ``r^a m^b`` for a = 0..3, b = 0, 1.  See :meth:`site_group_elements`
+        for the matrices on both sublattices.
         """
-        g_rot = np.array([[0.0, -1.0], [1.0, 0.0]])
-        g_mir = np.array([[1.0, 0.0], [0.0, -1.0]])
-        out = []
-        for b in range(2):
-            for a in range(4):
-                geo = np.linalg.matrix_power(g_rot, a) @ np.linalg.matrix_power(g_mir, b)
-                rep = np.linalg.matrix_power(self.rot, a) @ np.linalg.matrix_power(self.mirror, b)
-                out.append((geo, rep))
-        return out
+        return group_matrices(self.rot, self.mirror)
+
+    def site_group_elements(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The 8 elements of C4v as (geometric matrix, matrix on a corner spin, matrix on a
+        midpoint spin), in the order of :meth:`group_elements`."""
+        mids = group_matrices(self.mid_rot, self.mid_mirror)
+        return [
+            (geo, mat, mid)
+            for (geo, mat), (_, mid) in zip(self.group_elements(), mids, strict=True)
+        ]
 
 
 def _commuting_signed_permutations(rep: Representation) -> list[np.ndarray]:
-    """Signed permutation matrices that commute with rho(r) and rho(m), identity first.
+    """Signed permutation matrices that commute with the representation on both sublattices,
+    identity first.
 
     Built from a sign per irrep copy and permutations of copies of the same irrep (the
-    intertwiners of the representation that keep Ising components Ising)."""
-    import itertools
-
+    intertwiners of the representation that keep Ising components Ising).  The frame rotation
+    maps equal irreps to equal irreps, so the same matrices serve both sublattices."""
     offsets = np.cumsum([0] + [IRREPS[i][0].shape[0] for i in rep.irreps])
     d = rep.d
     copies = list(range(len(rep.irreps)))
@@ -221,44 +327,71 @@ def _commuting_signed_permutations(rep: Representation) -> list[np.ndarray]:
             for i, (j, sg) in enumerate(zip(perm, signs, strict=True)):
                 k = offsets[i + 1] - offsets[i]
                 m[offsets[i] : offsets[i] + k, offsets[j] : offsets[j] + k] = sg * np.eye(k)
-            assert np.allclose(m @ rep.rot, rep.rot @ m) and np.allclose(
-                m @ rep.mirror, rep.mirror @ m
-            )
+            for a, b in ((rep.rot, rep.mirror), (rep.mid_rot, rep.mid_mirror)):
+                assert np.allclose(m @ a, a @ m) and np.allclose(m @ b, b @ m)
             out.append(m)
     return out
 
 
-def invariant_bond_basis(mirror: np.ndarray) -> np.ndarray:
-    """Basis of the d x d matrices W with ``mirror W mirror^T = W``.
+def invariant_bond_basis(mirror: np.ndarray, corner_mirror: np.ndarray | None = None) -> np.ndarray:
+    """Basis of the d x d matrices W with ``mirror W corner_mirror^T = W``.
 
     Args:
-        mirror: (d, d) orthogonal matrix of the mirror fixing the bond.
+        mirror: (d, d) orthogonal matrix of the mirror fixing the bond, on the midpoint spin
+            (rows of W).
+        corner_mirror: the same on the corner spin (columns); default ``mirror``.
 
     Returns:
         (n, d, d) basis in reduced row-echelon form of ``vec(W)`` (row-major).
     """
+    corner_mirror = mirror if corner_mirror is None else corner_mirror
     d = mirror.shape[0]
-    op = np.kron(mirror, mirror) - np.eye(d * d)
+    op = np.kron(mirror, corner_mirror) - np.eye(d * d)
     # null space from the SVD: right singular vectors with vanishing singular value
     _, s, vt = np.linalg.svd(op)
     rank = int(np.sum(s > 1e-10 * max(1.0, s.max(initial=0.0))))
-    null = vt[rank:]
-    return _rref(null).reshape(-1, d, d)
+    null = _rref(vt[rank:])
+    snapped = np.round(null)
+    close = np.abs(null - snapped) < 1e-12
+    null[close] = snapped[close]  # exact +-1, 0 entries
+    return null.reshape(-1, d, d)
 
 
 @cache
-def representation(spec: str) -> Representation:
-    """Build (and cache) the :class:`Representation` named by ``spec`` (e.g. ``"2A1+E"``)."""
+def representation(spec: str, frame: str = "midpoint") -> Representation:
+    """Build (and cache) the :class:`Representation` named by ``spec`` (e.g. ``"2A1+E"``).
+
+    Args:
+        spec: representation string (:func:`parse_representation`).
+        frame: ``"midpoint"`` (default): the irreps of ``spec`` in the lattice's own frame on
+            the midpoints, the 45-degree rotated ones on the corners; ``"corner"``: the other
+            way round; ``"none"``: the same matrices on both sublattices (not symmetric under
+            the RG step; for comparison only).
+
+    Raises:
+        ValueError: for a malformed ``spec``, an unknown ``frame``, or a representation whose
+            bonds admit no symmetric coupling (e.g. ``"B1"`` alone: a B1 corner meets a
+            B2-like midpoint, odd under the bond's mirror).
+    """
+    if frame not in FRAMES:
+        raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
     irreps = parse_representation(spec)
     rot = _block_diag([IRREPS[name][0] for name in irreps])
     mirror = _block_diag([IRREPS[name][1] for name in irreps])
-    basis = invariant_bond_basis(mirror)
+    mid_rot, mid_mirror = rot, mirror
+    if frame == "corner":
+        mid_rot, mid_mirror = frame_rotated(rot, mirror, COARSE_FRAME)
+    elif frame == "midpoint":
+        rot, mirror = frame_rotated(rot, mirror, COARSE_FRAME.T)
+    basis = invariant_bond_basis(mid_mirror, mirror)
+    if basis.shape[0] == 0:
+        raise ValueError(f"representation {spec!r} (frame {frame!r}) allows no bond coupling")
     directions = np.empty((4, *basis.shape))
-    rk = np.eye(rot.shape[0])
+    rm, rc = np.eye(rot.shape[0]), np.eye(rot.shape[0])
     for k in range(4):
-        directions[k] = rk @ basis @ rk.T
-        rk = rot @ rk
+        directions[k] = rm @ basis @ rc.T
+        rm, rc = mid_rot @ rm, rot @ rc
     name = spec.strip()
-    for arr in (rot, mirror, basis, directions):
+    for arr in (rot, mirror, mid_rot, mid_mirror, basis, directions):
         arr.setflags(write=False)
-    return Representation(name, irreps, rot, mirror, basis, directions)
+    return Representation(name, irreps, rot, mirror, basis, directions, mid_rot, mid_mirror, frame)

@@ -75,7 +75,7 @@ def _stack(draw, streams: list[dict[str, torch.Generator]], key: str) -> torch.T
 
 def build_model(params: dict[str, Any], seeds: list[int], dtype: torch.dtype) -> RGModel:
     """The untrained batch of models for ``seeds`` (initialised from their init streams)."""
-    rep = representation(params["representation"])
+    rep = representation(params["representation"], params["frame"])
     streams = [seed_streams(s) for s in seeds]
     return RGModel(
         params["target"],
@@ -93,7 +93,7 @@ def model_from_weights(
     """Rebuild trained models from their ``weights`` (one list per model, as returned by
     :func:`train_group` or stored in the result file), e.g. to re-run the analysis."""
     p = resolve_params(params)
-    n = representation(p["representation"]).n_couplings
+    n = representation(p["representation"], p["frame"]).n_couplings
     gens = [torch.Generator().manual_seed(0) for _ in weights]
     model = RGModel(p["target"], n, p["hidden"], p["activation"], gens, dtype)
     with torch.no_grad():
@@ -154,7 +154,7 @@ class GroupTrainer:
                 f"batch = {p['batch']} chains cannot be split evenly over {self.size} ranks"
             )
         self.dtype = torch.float64 if p["dtype"] == "float64" else torch.float32
-        self.rep = representation(p["representation"])
+        self.rep = representation(p["representation"], p["frame"])
         n, M = self.rep.n_couplings, len(seeds)
         B = p["batch"] // self.size
         self.n, self.M, self.B, self.E = n, M, B, p["epochs"]
