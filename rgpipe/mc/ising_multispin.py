@@ -23,6 +23,8 @@ state, so the result is bit-identical for any number of threads.
 
 from __future__ import annotations
 
+import types
+
 import numba as nb
 import numpy as np
 
@@ -151,8 +153,19 @@ def _multispin_sweeps(
                     )
 
 
-multispin_sweeps_serial = nb.njit(cache=True)(_multispin_sweeps)
-multispin_sweeps_parallel = nb.njit(cache=True, parallel=True)(_multispin_sweeps)
+def _renamed(func, name: str):
+    """A copy of ``func`` under another name: numba's on-disk cache is keyed by the
+    function's qualified name, so the serial and the parallel compilation of one body
+    must not share it (the parallel dispatcher would load the serial machine code)."""
+    copy = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__)
+    copy.__qualname__ = name
+    return copy
+
+
+multispin_sweeps_serial = nb.njit(cache=True)(_renamed(_multispin_sweeps, "_sweeps_serial"))
+multispin_sweeps_parallel = nb.njit(cache=True, parallel=True)(
+    _renamed(_multispin_sweeps, "_sweeps_parallel")
+)
 
 
 def multispin_sweeps(
