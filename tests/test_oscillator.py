@@ -18,10 +18,12 @@ from rgpipe.mc.oscillator import _cyclic_solve, cyclic_factor, normalize_job, ru
 from rgpipe.physics.oscillator import (
     action,
     correlator,
+    correlator_weights,
     double_well,
     effective_mass,
     extrapolate_continuum,
     fit_cosh_gap,
+    fit_times,
     harmonic,
     polynomial,
     potential_from_spec,
@@ -30,6 +32,7 @@ from rgpipe.physics.oscillator import (
 from rgpipe.physics.oscillator_exact import (
     continuum_spectrum,
     continuum_thermal,
+    gap_fit_bias,
     gap_fit_window,
     lattice_exact,
     transfer_matrix,
@@ -305,20 +308,31 @@ def test_updates_agree_with_transfer_matrix(spec, beta, n, update, extra):
     assert max(abs(v) for v in z.values()) < 3, z
 
 
-def test_gap_from_correlator_agrees_with_transfer_matrix():
+@pytest.mark.parametrize(
+    ("beta", "n", "sweeps", "seed"),
+    [(16.0, 64, 16000, 3), (60.0, 300, 10000, 5)],  # the second: the default config's coarsest a
+)
+def test_gap_from_correlator_agrees_with_transfer_matrix(beta, n, sweeps, seed):
     """Double well lam = 4, eta = 1.4 (tunnelling splitting 0.1): cosh fit of C(tau)."""
-    spec, beta, n = {"potential": "double_well", "lam": 4.0, "eta": 1.4}, 16.0, 64
-    res = run_oscillator({**spec, "beta": beta, "n_tau": n, "sweeps": 16000, "seed": 3})
+    spec = {"potential": "double_well", "lam": 4.0, "eta": 1.4}
+    res = run_oscillator({**spec, "beta": beta, "n_tau": n, "sweeps": sweeps, "seed": seed})
     ex = lattice_exact(potential_from_spec(spec), 1.0, beta, n)
     gap = res["estimates"]["gap"]
     assert abs(gap.mean - ex.gap) < 3 * gap.error_of_mean, (gap, ex.gap)
     assert gap.error_of_mean < 0.05 * ex.gap  # a decisive test, not a wide error bar
-    # the same fit applied to the exact correlator reproduces the transfer-matrix gap:
-    # the fit window's systematic error is far below the statistical one
-    kmin, kmax = gap_fit_window(potential_from_spec(spec), 1.0, beta, n)
-    k = np.arange(kmin, kmax + 1)
-    fitted = fit_cosh_gap(ex.correlator[k], k * beta / n, beta)
-    assert abs(fitted - ex.gap) < 0.1 * gap.error_of_mean
+    # the fit the analysis makes (its times, its inverse-variance weights, its window)
+    # applied to the exact lattice correlator reproduces the transfer-matrix gap: the
+    # window's systematic error is far below the statistical one.  (With the window chosen
+    # for an unweighted fit it was 0.3 error bars at beta = 60: the weights favour short
+    # times, where the higher levels contaminate C(tau) most.)
+    weights = correlator_weights(res["series"]["correlator"])
+    kmin = round(res["meta"]["gap_window"][0] * n / beta)
+    k = fit_times(kmin, n // 2)
+    fitted = fit_cosh_gap(ex.correlator[k], k * beta / n, beta, weights[k])
+    assert abs(fitted - ex.gap) < 0.15 * gap.error_of_mean, (fitted, ex.gap)
+    # the window is never later than the one whose systematic is 1e-3 of the gap
+    k_rel, _ = gap_fit_window(potential_from_spec(spec), 1.0, beta, n, weights=weights)
+    assert 1 <= kmin <= k_rel
     # and the scalar observables and correlator pass with the default update
     z = _z_scores(res, ex, n)
     assert max(abs(v) for v in z.values()) < 3, z
@@ -401,3 +415,23 @@ def test_job_validation():
         normalize_job({**base, "sweeps": "many"})
     with pytest.raises(ValueError, match="system"):
         normalize_job({**base, "system": "ising"})
+
+
+def test_gap_window_trades_systematic_against_statistical_error():
+    """The window starts where the fit's systematic error (exact correlator, the same
+    weights) is below 1e-3 of the gap, or earlier where it is below 0.1 statistical errors."""
+    pot = potential_from_spec({"potential": "double_well", "lam": 4.0, "eta": 1.4})
+    beta, n = 20.0, 80
+    w = 1.0 / (1.0 + np.arange(n // 2 + 1))  # favour short times, like 1/Var
+
+    def start(stat_error=None) -> int:
+        return gap_fit_window(pot, 1.0, beta, n, weights=w, stat_error=stat_error)[0]
+
+    bias, gap = gap_fit_bias(pot, 1.0, beta, n, weights=w)
+    k_rel = start()
+    assert bias[k_rel] <= 1e-3 * gap < bias[k_rel - 1]
+    assert gap_fit_window(pot, 1.0, beta, n, weights=w)[1] == n // 2
+    assert start(lambda k: 1e-12) == k_rel  # tiny statistical errors: the strict window
+    assert start(lambda k: 1e3) == 1  # huge ones: every start is good enough
+    err = 20 * bias[k_rel - 2]  # the start two steps earlier is good enough at this error
+    assert start(lambda k: err) <= k_rel - 2

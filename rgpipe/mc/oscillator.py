@@ -47,6 +47,7 @@ from rgpipe.mc.rng import next_double, stream_key, stream_states
 from rgpipe.physics.oscillator import (
     Potential,
     correlator,
+    correlator_weights,
     effective_mass_stats,
     gap_stats,
     potential_from_spec,
@@ -616,15 +617,23 @@ def run_oscillator(job: Mapping[str, Any]) -> dict[str, Any]:
     series["correlator"] = corr
     estimates["correlator"] = series_stats(corr)
     estimates["effective_mass"] = effective_mass_stats(corr, a)
-    if job["gap_tmin"] is None:
-        window = gap_fit_window(pot, mass, beta, n_tau)
-    else:
-        kmin = min(max(1, round(job["gap_tmin"] / a)), n_tau // 2 - 1)
-        window = (kmin, n_tau // 2)
+    weights = correlator_weights(corr)
     x_bins = None
     if not pot.is_even:
         x_bins = series["x"][: n_rows * bin_size].reshape(n_rows, bin_size).mean(axis=1)
-    estimates["gap"] = gap_stats(corr, a, beta, window, x_mean=x_bins)
+
+    def gap_from(window: tuple[int, int]) -> Stats:
+        return gap_stats(corr, a, beta, window, x_mean=x_bins, weights=weights)
+
+    if job["gap_tmin"] is None:
+        window = gap_fit_window(
+            pot, mass, beta, n_tau, weights=weights,
+            stat_error=lambda k: gap_from((k, n_tau // 2)).error_of_mean,
+        )  # fmt: skip
+    else:
+        kmin = min(max(1, round(job["gap_tmin"] / a)), n_tau // 2 - 1)
+        window = (kmin, n_tau // 2)
+    estimates["gap"] = gap_from(window)
     t_total = time.perf_counter() - t_start
 
     sweeps_total = job["thermalization"] + n_meas * job["measure_every"]

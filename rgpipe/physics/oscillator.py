@@ -346,6 +346,26 @@ def fit_cosh_gap(
     return float(brentq(slope, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
+def fit_times(kmin: int, kmax: int, max_points: int = 48) -> np.ndarray:
+    """Lattice times of the cosh fit: at most ``max_points`` equally spaced k in [kmin, kmax]."""
+    stride = max(1, int(np.ceil((kmax - kmin + 1) / max_points)))
+    return np.arange(kmin, kmax + 1, stride)
+
+
+def correlator_weights(corr: np.ndarray) -> np.ndarray:
+    """Fit weights 1/Var(row) per lattice time, shape (N//2 + 1,), from the rows of ``corr``.
+
+    Args:
+        corr: correlator series (n_rows, N//2 + 1).
+
+    The weights depend on the data, so the fit window must be chosen for these weights
+    (:func:`rgpipe.physics.oscillator_exact.gap_fit_window`): they favour the short times,
+    where the variance is small and the higher levels contaminate C(tau) most.
+    """
+    var = np.asarray(corr, dtype=np.float64).var(axis=0)
+    return 1.0 / np.where(var > 0, var, max(float(var.max()), 1e-300))
+
+
 def gap_stats(
     corr: np.ndarray,
     a: float,
@@ -353,6 +373,7 @@ def gap_stats(
     window: tuple[int, int],
     x_mean: np.ndarray | None = None,
     max_points: int = 48,
+    weights: np.ndarray | None = None,
 ) -> Stats:
     """E1 - E0 from a cosh fit of the correlator, with Gamma-method errors.
 
@@ -362,22 +383,21 @@ def gap_stats(
         window: (k_min, k_max) lattice times of the fit (k_max <= N//2).
         x_mean: series of (1/N) sum_i x_i (same rows as ``corr``); when given, the
             connected correlator C(k) - <x>^2 is fitted (potentials that are not even).
-        max_points: at most this many equally spaced times in the window are fitted.
+        max_points: at most this many equally spaced times in the window are fitted
+            (:func:`fit_times`).
+        weights: fit weights per lattice time, shape (N//2 + 1,); default
+            :func:`correlator_weights` of ``corr``.  They are held fixed in the error
+            analysis (any fixed weights give a consistent estimator).
 
     Returns:
         Stats of the gap (energy units); error NaN when the fit prefers no curvature
-        (gap 0: beta or the window too short to resolve it).  The fit is weighted with
-        the inverse naive variances (fixed weights; any fixed weights give a consistent
-        estimator).
+        (gap 0: beta or the window too short to resolve it).
     """
     corr = np.asarray(corr, dtype=np.float64)
-    kmin, kmax = window
-    stride = max(1, int(np.ceil((kmax - kmin + 1) / max_points)))
-    ks = np.arange(kmin, kmax + 1, stride)
+    ks = fit_times(window[0], window[1], max_points)
     rows = corr[:, ks].T
     tau = ks * a
-    var = rows.var(axis=1)
-    w = 1.0 / np.where(var > 0, var, max(float(var.max()), 1e-300))
+    w = (correlator_weights(corr) if weights is None else np.asarray(weights))[ks]
     if x_mean is None:
         series = rows
 

@@ -24,12 +24,13 @@ Units: hbar = 1; energies in the units of V, times (tau, beta, a) in 1/energy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.linalg import eigh
 
-from rgpipe.physics.oscillator import Potential, fit_cosh_gap, quantum_length
+from rgpipe.physics.oscillator import Potential, fit_cosh_gap, fit_times, quantum_length
 
 _TAIL = 1e-20
 """Relative density (or |psi|^2) allowed at the edges of a grid box (above the round-off
@@ -465,44 +466,82 @@ def continuum_thermal(
     )
 
 
-def gap_fit_window(
-    potential: Potential, mass: float, beta: float, n_tau: int, rel: float = 1e-3
-) -> tuple[int, int]:
-    """Lattice times (k_min, N//2) for the cosh fit of the correlator (a choice of window).
+def gap_fit_bias(
+    potential: Potential,
+    mass: float,
+    beta: float,
+    n_tau: int,
+    weights: np.ndarray | None = None,
+    max_points: int = 48,
+) -> tuple[np.ndarray, float]:
+    """Systematic error of the gap fit for every first fit time k_min.
 
-    k_min is the first lattice time for which the same cosh fit (:func:`fit_cosh_gap`)
-    applied to the exact continuum correlator at this beta, on [k_min a, beta/2], returns
-    E1 - E0 within a relative ``rel``: higher levels (and, at finite beta, transitions out
-    of thermally populated levels) then bias the fit by less than ``rel``.  If no window
-    reaches ``rel`` the one with the smallest bias is taken; at least 3 points are kept.
+    The fit the Monte Carlo analysis makes (:func:`fit_cosh_gap` on the times
+    :func:`fit_times` ``(k_min, N//2, max_points)`` with ``weights``) is applied to the exact
+    continuum correlator at this beta; higher levels (and, at finite beta, transitions out of
+    thermally populated levels) make it differ from E1 - E0.
+
+    Args:
+        weights: fit weights per lattice time, shape (N//2 + 1,) (default: all 1).
+
+    Returns:
+        (bias, gap): bias (N//2 + 1,) with entry k = |fitted - (E1 - E0)| in energy units
+        for k_min = k, k = 1 .. N//2 - 2 (at least 3 points), inf elsewhere; gap the exact
+        continuum E1 - E0.
     """
     a = beta / n_tau
     kmax = n_tau // 2
+    w_all = np.ones(kmax + 1) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w_all.shape != (kmax + 1,):
+        raise ValueError(f"weights must have shape ({kmax + 1},), got {w_all.shape}")
     n_states = 8
     while True:
         spec = continuum_spectrum(potential, mass, n_states=n_states)
         if np.exp(-beta * (spec.energies[-1] - spec.energies[0])) < 1e-14 or n_states >= 256:
             break
         n_states *= 2
-    ks = np.arange(0, kmax + 1)
-    th = continuum_thermal(spec, beta, ks * a)
+    th = continuum_thermal(spec, beta, np.arange(kmax + 1) * a)
     c = th.correlator - (0.0 if potential.is_even else _thermal_mean_x(spec, beta) ** 2)
     gap = float(spec.energies[1] - spec.energies[0])
-    last = max(1, kmax - 2)
+    out = np.full(kmax + 1, np.inf)
+    for k in range(1, max(2, kmax - 1)):
+        kk = fit_times(k, kmax, max_points)
+        out[k] = abs(fit_cosh_gap(c[kk], kk * a, beta, w_all[kk]) - gap)
+    return out, gap
 
-    def bias(k: int) -> float:
-        return abs(fit_cosh_gap(c[k:], ks[k:] * a, beta) / gap - 1.0)
 
-    coarse = np.unique(np.linspace(1, last, min(last, 64)).round().astype(int))
-    prev = 1
-    for k in coarse:
-        if bias(int(k)) <= rel:
-            for j in range(prev, int(k) + 1):
-                if bias(j) <= rel:
-                    return j, kmax
-        prev = int(k)
-    best = min(range(1, last + 1), key=bias)
-    return best, kmax
+def gap_fit_window(
+    potential: Potential,
+    mass: float,
+    beta: float,
+    n_tau: int,
+    rel: float = 1e-3,
+    weights: np.ndarray | None = None,
+    max_points: int = 48,
+    stat_error: Callable[[int], float] | None = None,
+    fraction: float = 0.1,
+) -> tuple[int, int]:
+    """Lattice times (k_min, N//2) for the cosh fit of the correlator (a choice of window).
+
+    k_min is the first lattice time at which the fit's systematic error
+    (:func:`gap_fit_bias`, for these ``weights``) is below ``rel`` (E1 - E0), or, when
+    ``stat_error(k)`` (the statistical error of the fit started at k) is given, below
+    ``fraction`` times that error if this happens earlier: a systematic far below the
+    statistical error is not worth a shorter window of noisier data.  The
+    weights matter: inverse-variance weights favour short times, where the contamination
+    is largest.  If no start reaches the bound, the one with the smallest systematic error
+    is taken; at least 3 points are kept.
+    """
+    kmax = n_tau // 2
+    bias, gap = gap_fit_bias(potential, mass, beta, n_tau, weights, max_points)
+    good = np.nonzero(bias <= rel * gap)[0]
+    k_rel = int(good[0]) if good.size else int(np.argmin(bias))
+    if stat_error is not None:
+        for k in range(1, k_rel):
+            err = stat_error(k)
+            if np.isfinite(err) and bias[k] <= fraction * err:
+                return k, kmax
+    return k_rel, kmax
 
 
 def _thermal_mean_x(spec: Spectrum, beta: float) -> float:
