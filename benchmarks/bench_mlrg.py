@@ -6,6 +6,8 @@ Usage (one thread; the figures depend on the machine load, which is printed)::
     python benchmarks/bench_mlrg.py --reps A1 --seeds 16
     python benchmarks/bench_mlrg.py --reps 2A1+E --seeds 2 --epochs 2000
     python benchmarks/bench_mlrg.py --reference           # + KL-optimal maps (slow for A1+E)
+    python benchmarks/bench_mlrg.py --reps A1 --losses kl --targets flow --seeds 16 \
+        --blocks plaquette,2x2,3x2,4x2,3x3 --reference     # the cluster ladder
 
 Each configuration trains ``--seeds`` independently seeded models with
 :func:`rgpipe.learn.mlrg.train_ensemble` (vectorised ``models_per_batch`` at a time) and prints
@@ -46,9 +48,10 @@ def load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
-def run(rep: str, loss: str, target: str, seeds: int, overrides: dict) -> dict:
+def run(rep: str, loss: str, target: str, block: str, seeds: int, overrides: dict) -> dict:
     """Train one configuration and return a row of figures."""
-    params = {"representation": rep, "loss": loss, "target": target, **PER_REP.get(rep, {})}
+    params = {"representation": rep, "loss": loss, "target": target, "block": block}
+    params.update(PER_REP.get(rep, {}))
     params.update(overrides)
     params["models_per_batch"] = min(params.get("models_per_batch", 16), seeds)
     t0 = time.perf_counter()
@@ -80,19 +83,30 @@ def fmt(s: dict) -> str:
     return f"{s['mean']:.5f} +- {s['error_of_mean']:.5f} (sd {s['std']:.5f}, n={s['n_valid']})"
 
 
-def reference(reps: list[str]) -> None:
+def reference(reps: list[str], blocks: list[str]) -> None:
     """Fixed point, nu and Ising-axis crossing of the KL-optimal map (infinite-capacity limit)."""
     from rgpipe.learn.mlrg.critical import classify, ising_axis_crossing
     from rgpipe.learn.mlrg.exact import OptimalFlow, OptimalMap, a1_optimal_fixed_point
     from rgpipe.learn.mlrg.representation import representation
 
-    guesses = {"A1+E": [0.56, 0.47, -0.28, -0.29, 0.13]}
+    guesses = {"A1+E": [1.31, 0.35, -0.58, -0.29, -0.03]}  # default (midpoint) frame
     for rep in reps:
         t0 = time.perf_counter()
         if rep == "A1":
             js, slope = a1_optimal_fixed_point()
             nu = np.log(np.sqrt(2)) / np.log(slope)
             print(f"  optimal map {rep}: J* = {js:.6f}, dJ'/dJ = {slope:.5f}, nu = {nu:.4f}")
+            for block in blocks:
+                if block == "plaquette":
+                    continue
+                t0 = time.perf_counter()
+                (js,), ((slope,),) = OptimalMap("A1", block=block).fixed_point(np.array([0.78]))
+                nu = np.log(np.sqrt(2)) / np.log(slope)
+                print(
+                    f"  optimal map A1 on cluster {block}: J* = {js:.6f} "
+                    f"({100 * (js / J_C_EXACT - 1):+.2f}%), dJ'/dJ = {slope:.5f}, nu = {nu:.4f} "
+                    f"[{time.perf_counter() - t0:.0f} s]"
+                )
             continue
         if rep not in guesses:
             print(f"  optimal map {rep}: no starting guess for the fixed point, skipped")
@@ -123,6 +137,11 @@ def main() -> None:
     ap.add_argument("--reps", default="A1,A1+E", help="comma-separated representations")
     ap.add_argument("--losses", default="kl,cd", help="comma-separated losses (kl, cd)")
     ap.add_argument("--targets", default="flow,monotone", help="flow, monotone")
+    ap.add_argument(
+        "--blocks",
+        default="plaquette",
+        help="comma-separated blocks: plaquette and/or clusters NxM (A1 exact KL only)",
+    )
     ap.add_argument("--seeds", type=int, default=8, help="models per configuration")
     ap.add_argument("--epochs", type=int, default=None, help="override the epochs")
     ap.add_argument("--full", action="store_true", help="every rep x loss x target combination")
@@ -133,6 +152,7 @@ def main() -> None:
     reps = [r.strip() for r in args.reps.split(",")]
     losses = args.losses.split(",")
     targets = args.targets.split(",")
+    blocks = [b.strip() for b in args.blocks.split(",")]
     configs = []
     for rep in reps:
         for loss in losses:
@@ -141,19 +161,22 @@ def main() -> None:
                 if args.full or rep == "A1" or (loss == "kl" and target == "flow"):
                     if loss == "cd" and target == "monotone" and not args.full:
                         continue
-                    configs.append((rep, loss, target))
+                    for block in blocks:
+                        if block == "plaquette" or (rep == "A1" and loss == "kl"):
+                            configs.append((rep, loss, target, block))
     print(f"MLRG benchmark, torch {torch.__version__}, 1 thread, {load()}")
     print(f"exact J_c = {J_C_EXACT:.6f}, exact nu = 1")
     header = (
-        f"{'rep':6} {'loss':4} {'target':8} {'epochs':>6} {'ms/epoch(batch)':>15} "
+        f"{'rep':6} {'block':9} {'loss':4} {'target':8} {'epochs':>6} {'ms/epoch(batch)':>15} "
         f"{'ms/epoch/model':>14} {'s/model':>8}  J_c | J*_0 | nu | final loss | acc"
     )
     print(header)
-    for rep, loss, target in configs:
-        row = run(rep, loss, target, args.seeds, overrides)
+    for rep, loss, target, block in configs:
+        row = run(rep, loss, target, block, args.seeds, overrides)
         st = row["stats"]
         print(
-            f"{rep:6} {loss:4} {target:8} {row['epochs']:6d} {row['epoch_ms_batch']:15.2f} "
+            f"{rep:6} {block:9} {loss:4} {target:8} {row['epochs']:6d} "
+            f"{row['epoch_ms_batch']:15.2f} "
             f"{row['epoch_ms_model']:14.2f} {row['s_per_model']:8.2f}\n"
             f"    J_c  {fmt(st['J_c'])}  bias {100 * st['J_c']['relative_bias']:+.2f}%\n"
             f"    J*_0 {fmt(st['J_star0'])}  bias {100 * st['J_star0']['relative_bias']:+.2f}%\n"
@@ -164,7 +187,7 @@ def main() -> None:
         )
     if args.reference:
         print("KL-optimal maps (what an exact-KL network of unlimited capacity converges to):")
-        reference(reps)
+        reference(reps, blocks)
 
 
 if __name__ == "__main__":

@@ -103,10 +103,12 @@ def test_dry_run_of_default_config(workdir):
     assert counts.get("sample_mc_time", 0) == n_time
     assert counts["extract_critical"] == n_crit
     assert counts["aggregate_bias"] == 1
-    n_train = 1
+    n_train = 0  # one job per study, swept value combination and base seed
     for study in cfg.get("train", {}).get("mlrg", {}).values():
+        jobs = 1
         for value in study.values():
-            n_train *= len(value) if isinstance(value, list) else 1
+            jobs *= len(value) if isinstance(value, list) else 1
+        n_train += jobs
     assert counts.get("train_mlrg", 0) == counts.get("extract_critical_flow", 0)
     assert counts.get("train_mlrg", 0) == (n_train if cfg.get("train") else 0)
 

@@ -85,8 +85,8 @@ MAX_ELEMENTS = 2**24
 
 def max_models_per_batch(params: dict[str, Any]) -> int:
     """How many models fit in one vectorised batch under :data:`MAX_ELEMENTS` (exact KL)."""
-    if params["loss"] != "kl":
-        return params["models_per_batch"]
+    if params["loss"] != "kl" or params["block"] != "plaquette":
+        return params["models_per_batch"]  # CD, or a cluster's few hundred histogram bins
     from rgpipe.learn.mlrg.exact_kl import symmetric_orbits
 
     rep = representation(params["representation"], params["frame"])

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from scipy.optimize import brentq, minimize
 
-from rgpipe.learn.mlrg.exact_kl import ExactKL
+from rgpipe.learn.mlrg.clusters import exact_loss
 from rgpipe.learn.mlrg.representation import representation
 
 J_C_EXACT = 0.5 * math.acosh(1.0 + math.sqrt(2.0))
@@ -76,11 +76,13 @@ class OptimalMap:
         rep: representation name, e.g. ``"A1"`` or ``"A1+E"``.
         frame: frame choice of :func:`.representation.representation` (default
             ``"midpoint"``).
+        block: ``"plaquette"`` (seed 002's block pair) or a cluster ``"NxM"`` of black
+            plaquettes (A1 only, :mod:`.clusters`).
     """
 
-    def __init__(self, rep: str, frame: str = "midpoint") -> None:
+    def __init__(self, rep: str, frame: str = "midpoint", block: str = "plaquette") -> None:
         self.rep = representation(rep, frame)
-        self.kl = ExactKL(self.rep, dtype=torch.float64)
+        self.kl = exact_loss(self.rep, block, dtype=torch.float64)
         self.n = self.rep.n_couplings
 
     def _kl_derivs(self, J: np.ndarray, Jp: np.ndarray, order: int):
@@ -244,10 +246,11 @@ class OptimalFlow:
     Args:
         rep: representation name.
         frame: frame choice (:func:`.representation.representation`).
+        block: block pair (:class:`OptimalMap`).
     """
 
-    def __init__(self, rep: str, frame: str = "midpoint") -> None:
-        self.map = OptimalMap(rep, frame)
+    def __init__(self, rep: str, frame: str = "midpoint", block: str = "plaquette") -> None:
+        self.map = OptimalMap(rep, frame, block)
         self.n = self.map.n
         self.n_models = 1
 

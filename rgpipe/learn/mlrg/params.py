@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rgpipe.learn.mlrg.clusters import PLAQUETTE, parse_block
 from rgpipe.learn.mlrg.hmc import SCHEDULES
 from rgpipe.learn.mlrg.networks import ACTIVATIONS, SMOOTH_ACTIVATIONS
 from rgpipe.learn.mlrg.representation import parse_representation, representation
@@ -52,6 +53,14 @@ HYPERPARAMETERS: tuple[HyperParameter, ...] = (
         "which sublattice carries the irreps in the 45-degree rotated frame of the coarse "
         "lattice (midpoint: the default, symmetric under the RG step; none: the same "
         "matrices on both, for comparison only)",
+    ),
+    HyperParameter(
+        "block",
+        "str",
+        "plaquette",
+        (),
+        "block pair compared by the loss: 'plaquette' (seed 002's square/cross blocks) or a "
+        "cluster 'NxM' of N x M black plaquettes (e.g. 4x2; A1 and exact KL only)",
     ),
     HyperParameter("loss", "str", "kl", ("kl", "cd"), "exact KL by enumeration, or contrastive"),
     HyperParameter(
@@ -184,6 +193,11 @@ def _check(p: HyperParameter, value: Any) -> Any:
             except ValueError as exc:
                 raise bad(str(exc)) from exc
             value = value.strip()
+        if p.name == "block":
+            try:
+                parse_block(value)
+            except ValueError as exc:
+                raise bad(str(exc)) from exc
         return value
     if p.type in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -255,6 +269,14 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
             f"mlrg parameter 'representation': value {out['representation']!r} is invalid "
             f"with frame {out['frame']!r}: {exc}"
         ) from None
+    if out["block"] != PLAQUETTE and (
+        parse_representation(out["representation"]) != ("A1",) or out["loss"] != "kl"
+    ):
+        raise ValueError(
+            f"mlrg parameter 'block': value {out['block']!r} is invalid with representation "
+            f"{out['representation']!r} and loss {out['loss']!r}: clusters are implemented for "
+            "the A1 representation with the exact KL loss only"
+        )
     if out["target"] == "monotone" and out["activation"] not in SMOOTH_ACTIVATIONS:
         raise ValueError(
             f"mlrg parameter 'activation': value {out['activation']!r} is invalid: the monotone "

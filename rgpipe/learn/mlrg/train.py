@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from rgpipe.learn.mlrg.clusters import exact_loss
 from rgpipe.learn.mlrg.contrastive import ContrastiveLoss
 from rgpipe.learn.mlrg.critical import analyse
-from rgpipe.learn.mlrg.exact_kl import ExactKL
 from rgpipe.learn.mlrg.hmc import adapt_step_size, beta_at, flow_potential, hmc_transition
 from rgpipe.learn.mlrg.networks import RGModel
 from rgpipe.learn.mlrg.params import resolve_params
@@ -179,7 +179,7 @@ class GroupTrainer:
         )
         self.J = (self.low + (self.high - self.low) * J.to(self.dtype)).contiguous()
         if p["loss"] == "kl":
-            self.kl, self.cd = ExactKL(self.rep, dtype=self.dtype), None
+            self.kl, self.cd = exact_loss(self.rep, p["block"], dtype=self.dtype), None
         else:
             self.kl = None
             self.cd = ContrastiveLoss(
