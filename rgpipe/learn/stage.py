@@ -36,12 +36,13 @@ def _add_mlrg(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("hyper-parameters (defaults from the config schema)")
     for hp in HYPERPARAMETERS:
         flag = "--" + hp.name.replace("_", "-")
+        text = hp.description.replace("%", "%%")  # argparse formats help strings with %
         if hp.type in _TYPES:
-            g.add_argument(flag, type=_TYPES[hp.type], help=hp.description)
+            g.add_argument(flag, type=_TYPES[hp.type], help=text)
         elif hp.type == "int_list":
-            g.add_argument(flag, type=int, nargs="+", help=hp.description)
+            g.add_argument(flag, type=int, nargs="+", help=text)
         else:
-            g.add_argument(flag, type=float, nargs=2, metavar=("LOW", "HIGH"), help=hp.description)
+            g.add_argument(flag, type=float, nargs=2, metavar=("LOW", "HIGH"), help=text)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

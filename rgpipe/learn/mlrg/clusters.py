@@ -54,7 +54,7 @@ PLAQUETTE = "plaquette"
 """The single-plaquette block pair of seed 002 (:mod:`.blocks`), for every representation."""
 
 MAX_VISIBLE = 27
-"""Largest number of visible spins of a cluster (2^27 states are enumerated once, about a minute)."""
+"""Largest number of visible spins of a cluster (2^27 states, enumerated once: about a minute)."""
 
 _CLUSTER = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 
