@@ -48,7 +48,8 @@ from functools import cache
 import numpy as np
 import torch
 
-from rgpipe.learn.mlrg.exact_kl import log2cosh
+from rgpipe.learn.mlrg.exact_kl import ExactKL, log2cosh
+from rgpipe.learn.mlrg.representation import Representation
 
 PLAQUETTE = "plaquette"
 """The single-plaquette block pair of seed 002 (:mod:`.blocks`), for every representation."""
@@ -197,13 +198,18 @@ class ClusterKL:
         return kl / self.n_plaquettes
 
 
-def exact_loss(rep, block: str, dtype: torch.dtype = torch.float64, device="cpu"):
+def exact_loss(
+    rep: Representation,
+    block: str,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> ExactKL | ClusterKL:
     """The exact-KL loss of a block choice: :class:`.exact_kl.ExactKL` for ``"plaquette"``,
-    :class:`ClusterKL` for a cluster (A1 only; checked by :func:`.params.resolve_params`)."""
+    :class:`ClusterKL` for a cluster (A1 only; checked by :func:`.params.resolve_params`).
+
+    Both map couplings J, J' of shape (..., n) to KL divergences of shape (...)."""
     shape = parse_block(block)
     if shape is None:
-        from rgpipe.learn.mlrg.exact_kl import ExactKL
-
         return ExactKL(rep, dtype=dtype, device=device)
     if rep.n_couplings != 1:
         raise ValueError(f"block {block!r} needs the A1 representation (one coupling)")
