@@ -22,7 +22,7 @@ install: $(STAMP)  ## create .venv and install rgpipe with pinned dependencies
 
 demo: install  ## run the pipeline on config.yaml, then show the critical points found
 	snakemake --cores $(CORES)
-	python -m rgpipe inspect --estimates results/critical/*/*/*.h5
+	python -m rgpipe inspect --estimates $$(ls results/critical/*/*/*.h5 results/critical/mlrg/*/*/*.h5 2>/dev/null)
 
 test: install  ## the test suite (what CI runs)
 	pytest
