@@ -6,6 +6,7 @@ project's own slurm/ profile.  Without root the tests are skipped, unless
 RGPIPE_REQUIRE_SLURM=1 (set by .ci/run) turns that into a failure.
 """
 
+import copy
 import json
 import os
 import shutil
@@ -181,8 +182,35 @@ def test_a_dying_rank_fails_the_job_promptly_and_the_retry_completes(slurm, tmp_
     assert min(pids) not in rank_pids("rgpipe train mlrg"), "the other rank hangs"
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-4000:]
-    assert "Trying to restart job" in out
+    assert "Trying to restart job" in out, out[-4000:]
     with h5py.File(work / "results/train/mlrg/long/all/seed~1.h5") as fh:
         assert fh.attrs["world_size"] == 2
         assert np.all(np.isfinite(fh["models/J_c"][()]))
     assert not ckpt.exists()
+
+
+def test_default_sacct_status_path_with_accounting(slurm, tmp_path):
+    """With slurmdbd accounting (start_slurm.sh's default) the plugin's default status
+    command, sacct, follows the jobs to completion, and sacct records them as COMPLETED."""
+    conf = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True).stdout
+    if "accounting_storage/slurmdbd" not in conf:  # sacct would print "disabled", exit 0
+        if os.environ.get("RGPIPE_REQUIRE_SLURM") == "1":
+            pytest.fail("the test Slurm runs without slurmdbd accounting")
+        pytest.skip("the running Slurm has no accounting (RGPIPE_SLURM_ACCOUNTING=0)")
+    config = copy.deepcopy({k: v for k, v in TINY.items() if k != "train"})
+    work = project(tmp_path, config)
+    proc = snakemake(work, "--slurm-status-command", "sacct", timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    ids = []
+    for path in sorted((work / "results").rglob("*.h5")):
+        with h5py.File(path) as fh:
+            ids.append(fh.attrs["slurm_job_id"])
+    assert len(ids) == 4  # two MC jobs, the critical point, the aggregation
+    out = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(ids)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    states = dict(line.split("|") for line in out.split())
+    assert states == {i: "COMPLETED" for i in ids}, out

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the test cluster started by start_slurm.sh: cancel jobs, then SIGTERM each daemon
-# by its PID file and wait for it to exit.
+# (slurmd, slurmctld, slurmdbd, MariaDB, munged) by its PID file and wait for it to exit.
 set -uo pipefail
 log() { echo "[stop_slurm] $*" >&2; }
 
@@ -10,7 +10,8 @@ if command -v scancel >/dev/null; then
     [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.1
   done
 fi
-for pidfile in /run/slurmd.pid /run/slurmctld.pid /run/munge/munged.pid; do
+for pidfile in /run/slurmd.pid /run/slurmctld.pid /run/slurmdbd.pid /run/mysqld/mysqld.pid \
+  /run/munge/munged.pid; do
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   kill -TERM "$pid" 2>/dev/null || continue
