@@ -34,6 +34,7 @@ so a seed gives bit-identical output.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -622,6 +623,7 @@ def run_oscillator(job: Mapping[str, Any]) -> dict[str, Any]:
     if not pot.is_even:
         x_bins = series["x"][: n_rows * bin_size].reshape(n_rows, bin_size).mean(axis=1)
 
+    @functools.cache  # the window scan has already fitted the window it returns
     def gap_from(window: tuple[int, int]) -> Stats:
         return gap_stats(corr, a, beta, window, x_mean=x_bins, weights=weights)
 

@@ -489,6 +489,22 @@ def gap_fit_bias(
         for k_min = k, k = 1 .. N//2 - 2 (at least 3 points), inf elsewhere; gap the exact
         continuum E1 - E0.
     """
+    bias_at, gap = _gap_fit_bias_function(potential, mass, beta, n_tau, weights, max_points)
+    out = np.full(n_tau // 2 + 1, np.inf)
+    for k in range(1, max(2, n_tau // 2 - 1)):
+        out[k] = bias_at(k)
+    return out, gap
+
+
+def _gap_fit_bias_function(
+    potential: Potential,
+    mass: float,
+    beta: float,
+    n_tau: int,
+    weights: np.ndarray | None,
+    max_points: int,
+) -> tuple[Callable[[int], float], float]:
+    """(k -> systematic error of the fit started at k, exact E1 - E0); see :func:`gap_fit_bias`."""
     a = beta / n_tau
     kmax = n_tau // 2
     w_all = np.ones(kmax + 1) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -503,11 +519,12 @@ def gap_fit_bias(
     th = continuum_thermal(spec, beta, np.arange(kmax + 1) * a)
     c = th.correlator - (0.0 if potential.is_even else _thermal_mean_x(spec, beta) ** 2)
     gap = float(spec.energies[1] - spec.energies[0])
-    out = np.full(kmax + 1, np.inf)
-    for k in range(1, max(2, kmax - 1)):
+
+    def bias_at(k: int) -> float:
         kk = fit_times(k, kmax, max_points)
-        out[k] = abs(fit_cosh_gap(c[kk], kk * a, beta, w_all[kk]) - gap)
-    return out, gap
+        return abs(fit_cosh_gap(c[kk], kk * a, beta, w_all[kk]) - gap)
+
+    return bias_at, gap
 
 
 def gap_fit_window(
@@ -533,9 +550,13 @@ def gap_fit_window(
     is taken; at least 3 points are kept.
     """
     kmax = n_tau // 2
-    bias, gap = gap_fit_bias(potential, mass, beta, n_tau, weights, max_points)
-    good = np.nonzero(bias <= rel * gap)[0]
-    k_rel = int(good[0]) if good.size else int(np.argmin(bias))
+    bias_at, gap = _gap_fit_bias_function(potential, mass, beta, n_tau, weights, max_points)
+    bias: list[float] = [np.inf]  # bias[k] for k = 1, 2, ... as far as the scan goes
+    for k in range(1, max(2, kmax - 1)):  # the fits only up to the first good start
+        bias.append(bias_at(k))
+        if bias[k] <= rel * gap:
+            break
+    k_rel = int(np.argmin(bias))  # the first good start, or the least biased one
     if stat_error is not None:
         for k in range(1, k_rel):
             err = stat_error(k)
