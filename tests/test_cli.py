@@ -3,7 +3,7 @@
 import h5py
 import numpy as np
 import pytest
-from util import run_rgpipe
+from util import datasets, run_rgpipe
 
 from rgpipe.store import open_result
 
@@ -27,16 +27,6 @@ MC = [
     "--seed",
     "3",
 ]
-
-
-def datasets(path) -> dict[str, np.ndarray]:
-    """Every dataset of a file but the volatile provenance, by name."""
-    out = {}
-    with h5py.File(path, "r") as fh:
-        fh.visititems(
-            lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None
-        )
-    return out
 
 
 def test_mc_writes_the_documented_layout(tmp_path):

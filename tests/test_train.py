@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from util import ROOT, run_rgpipe, user_env
+from util import ROOT, datasets, run_rgpipe, user_env
 
 from rgpipe.config import load_schema
 from rgpipe.learn.mlrg.params import HYPERPARAMETERS
@@ -31,15 +31,6 @@ SMALL = [
 ]
 VOLATILE = {"models/train_seconds", "models/analysis_seconds"}
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
-
-
-def datasets(path) -> dict[str, np.ndarray]:
-    out = {}
-    with h5py.File(path, "r") as fh:
-        fh.visititems(
-            lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None
-        )
-    return out
 
 
 def assert_same_training(a, b):

@@ -1,4 +1,4 @@
-"""Test helpers: the repository root, and running rgpipe as a user would."""
+"""Test helpers: the repository root, running rgpipe as a user would, reading files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import h5py
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,3 +34,13 @@ def run_rgpipe(*args: str, cwd: Path | None = None, check: bool = True, timeout:
     if check and proc.returncode != 0:
         raise AssertionError(f"rgpipe {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def datasets(path) -> dict[str, np.ndarray]:
+    """Every dataset of an HDF5 file, by name."""
+    out = {}
+    with h5py.File(path, "r") as fh:
+        fh.visititems(
+            lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None
+        )
+    return out

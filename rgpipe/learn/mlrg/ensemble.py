@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from rgpipe.analysis.stats import Stats
+from rgpipe.learn.mlrg.clusters import PLAQUETTE
 from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.representation import representation
@@ -85,7 +86,7 @@ MAX_ELEMENTS = 2**24
 
 def max_models_per_batch(params: dict[str, Any]) -> int:
     """How many models fit in one vectorised batch under :data:`MAX_ELEMENTS` (exact KL)."""
-    if params["loss"] != "kl" or params["block"] != "plaquette":
+    if params["loss"] != "kl" or params["block"] != PLAQUETTE:
         return params["models_per_batch"]  # CD, or a cluster's few hundred histogram bins
     from rgpipe.learn.mlrg.exact_kl import symmetric_orbits
 
