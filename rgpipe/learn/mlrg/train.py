@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,9 +69,25 @@ def box(params: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-def _stack(draw, streams: list[dict[str, torch.Generator]], key: str) -> torch.Tensor:
-    """Stack one draw per model from its stream ``key``."""
-    return torch.stack([draw(s[key]) for s in streams])
+def _draw(
+    sampler: Callable[..., torch.Tensor],
+    shape: tuple[int, ...],
+    streams: list[dict[str, torch.Generator]],
+    key: str,
+    dtype: torch.dtype,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One draw of ``shape`` per model from its stream ``key``: (M, *shape).
+
+    ``sampler`` is ``torch.rand`` or ``torch.randn``; each model's draw is written straight
+    into its slice of ``out`` (allocated when None; the same numbers as a stack of separate
+    draws, without the copy and, when ``out`` is reused, without touching fresh memory: both
+    cost a contrastive epoch a fifth of its time)."""
+    if out is None:
+        out = torch.empty((len(streams), *shape), dtype=dtype)
+    for i, s in enumerate(streams):
+        sampler(*shape, generator=s[key], dtype=dtype, out=out[i])
+    return out
 
 
 def build_model(params: dict[str, Any], seeds: list[int], dtype: torch.dtype) -> RGModel:
@@ -174,9 +191,7 @@ class GroupTrainer:
         self.low_np, self.high_np = low_np, high_np
         self.low = torch.as_tensor(low_np, dtype=self.dtype)
         self.high = torch.as_tensor(high_np, dtype=self.dtype)
-        J = _stack(
-            lambda g: torch.rand(B, n, generator=g, dtype=torch.float64), self.streams, "chains"
-        )
+        J = _draw(torch.rand, (B, n), self.streams, "chains", torch.float64)
         self.J = (self.low + (self.high - self.low) * J.to(self.dtype)).contiguous()
         if p["loss"] == "kl":
             self.kl, self.cd = exact_loss(self.rep, p["block"], dtype=self.dtype), None
@@ -186,6 +201,7 @@ class GroupTrainer:
                 self.rep, p["cd_samples"], p["k_fine"], p["k_coarse"], dtype=self.dtype
             )
             self.n_uniform = self.cd.uniforms_per_chain()
+            self.uniforms = torch.empty((M, B, self.n_uniform), dtype=self.dtype)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=p["learning_rate"])
         self.losses = np.empty((M, self.E))
         self.accept = np.zeros((M, self.E))
@@ -208,25 +224,15 @@ class GroupTrainer:
         low, high = self.low, self.high
         beta = beta_at(epoch, self.E, p["beta_final"], p["beta_schedule"], p["anneal_fraction"])
         if self.n_free:
-            fresh = _stack(
-                lambda g: torch.rand(self.n_free, n, generator=g, dtype=torch.float64),
-                streams,
-                "chains",
-            )
+            fresh = _draw(torch.rand, (self.n_free, n), streams, "chains", torch.float64)
             self.J = torch.cat(
                 [(low + (high - low) * fresh.to(dtype)), self.J[:, self.n_free :]], dim=1
             )
         if self.n_hmc:
             potential = flow_potential(self.model, beta)
             for _ in range(p["hmc_transitions"]):
-                mom = _stack(
-                    lambda g: torch.randn(self.n_hmc, n, generator=g, dtype=dtype),
-                    streams,
-                    "chains",
-                )
-                logu = _stack(
-                    lambda g: torch.rand(self.n_hmc, generator=g, dtype=dtype), streams, "chains"
-                )
+                mom = _draw(torch.randn, (self.n_hmc, n), streams, "chains", dtype)
+                logu = _draw(torch.rand, (self.n_hmc,), streams, "chains", dtype)
                 J_hmc, acc = hmc_transition(
                     self.J[:, self.n_free :],
                     potential,
@@ -251,9 +257,7 @@ class GroupTrainer:
         if self.kl is not None:
             per_chain = self.kl(self.J, Jp)
         else:
-            u = _stack(
-                lambda g: torch.rand(B, self.n_uniform, generator=g, dtype=dtype), streams, "loss"
-            )
+            u = _draw(torch.rand, (B, self.n_uniform), streams, "loss", dtype, self.uniforms)
             per_chain = self.cd(self.J, Jp, u)
         loss = per_chain.mean(-1)  # (M,)
         self.opt.zero_grad(set_to_none=True)
