@@ -483,3 +483,13 @@ def test_summary_rows_match_h5_file(stage_run):
     with open(stage_run / "summary.csv", newline="") as fh:
         header = next(csv.reader(fh))
     assert cols == header
+
+
+def test_categorical_scan_values_are_in_ladder_order():
+    from rgpipe.analysis.plots import ladder_key
+
+    blocks = ["4x2", "plaquette", "3x3", "2x2", "3x2"]
+    assert sorted(blocks, key=ladder_key) == ["plaquette", "2x2", "3x2", "4x2", "3x3"]
+    reps = ["2A1+E", "A1+E", "A1", "A1+2E"]
+    assert sorted(reps, key=ladder_key) == ["A1", "A1+E", "2A1+E", "A1+2E"]
+    assert sorted(["relu", "tanh", "A1"], key=ladder_key) == ["A1", "relu", "tanh"]

@@ -278,6 +278,31 @@ def _numeric(values: list[str]) -> np.ndarray | None:
         return None
 
 
+_CLUSTER_VALUE = re.compile(r"^(\d+)x(\d+)$")
+_IRREP_TERM = re.compile(r"^(\d*)(A1|A2|B1|B2|E)$")
+_IRREP_DIM = {"A1": 1, "A2": 1, "B1": 1, "B2": 1, "E": 2}
+
+
+def ladder_key(value: str) -> tuple[int, int, int, str]:
+    """Sort key putting categorical hyper-parameter values in ladder order.
+
+    Blocks by size (``"plaquette"`` is the 1 x 1 cluster, then ``"NxM"`` by N M, then N),
+    representations by their dimension (A1 < A1+E < 2A1+E), anything else alphabetically
+    after them; e.g. ``["4x2", "plaquette", "2x2"]`` -> plaquette, 2x2, 4x2.
+    """
+    if value == "plaquette":
+        return (0, 1, 1, value)
+    match = _CLUSTER_VALUE.match(value)
+    if match:
+        nx, ny = int(match.group(1)), int(match.group(2))
+        return (0, nx * ny, nx, value)
+    terms = [_IRREP_TERM.match(t.strip()) for t in value.split("+")]
+    if all(terms):
+        dim = sum(int(t.group(1) or 1) * _IRREP_DIM[t.group(2)] for t in terms)
+        return (1, dim, len(terms), value)
+    return (2, 0, 0, value)
+
+
 def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
     """Group mean against each swept key with >= 2 values, per (system, method, estimate)."""
     by_key: dict[tuple[str, str, str], list[Group]] = {}
@@ -287,9 +312,7 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
     figures = []
     for (system, method, estimate), groups in by_key.items():
         for key in groups[0].params:
-            values = sorted(
-                {g.params[key] for g in groups}, key=lambda v: (_numeric([v]) is None, v)
-            )
+            values = sorted({g.params[key] for g in groups}, key=ladder_key)
             if len(values) < 2:
                 continue
             num = _numeric(values)
