@@ -13,7 +13,7 @@ from rgpipe import __version__, inspect
 from rgpipe.analysis import aggregate_stage, critical_stage
 from rgpipe.learn import stage as train_stage
 from rgpipe.mc import stage as mc_stage
-from rgpipe.runtime import rerun_command
+from rgpipe.runtime import launcher_rank, rerun_command
 
 STAGES = {
     "mc": (mc_stage, "Monte Carlo sampling of a lattice model (one job: a parameter sweep)"),
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m rgpipe`` and the ``rgpipe`` script."""
     args = build_parser().parse_args(argv)
-    if args.stage != "inspect":
+    if args.stage != "inspect" and launcher_rank() == 0:
         print(f"rgpipe: rerun with: {rerun_command(argv)}", file=sys.stderr, flush=True)
     module, _ = STAGES[args.stage]
     return module.run(args)

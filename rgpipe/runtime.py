@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -40,3 +41,22 @@ def rerun_command(argv: list[str] | None = None) -> str:
     """The shell command that reruns this stage by hand, exactly."""
     args = sys.argv[1:] if argv is None else argv
     return shlex.join(["python", "-m", "rgpipe", *args])
+
+
+RANK_VARIABLES = ("PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_RANK", "RANK", "SLURM_PROCID")
+"""Environment variables that carry a process's rank under mpiexec (MPICH, PMIx, Open MPI),
+torchrun and srun, in the order they are read."""
+
+
+def launcher_rank(env: dict[str, str] | None = None) -> int:
+    """This process's rank as its launcher set it in the environment (0 when launched alone).
+
+    Known before MPI or torch is initialised, so the one-off lines a job prints (the rerun
+    command) come from rank 0 only instead of once per rank.
+    """
+    env = os.environ if env is None else env
+    for name in RANK_VARIABLES:
+        value = env.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 0

@@ -134,3 +134,13 @@ def test_help_of_every_stage_renders():
         assert info.value.code == 0
     text = run_rgpipe("train", "mlrg", "--help").stdout
     assert "--block" in text and "--representation" in text and "20% faster" in text
+
+
+def test_launcher_rank_from_the_environment():
+    from rgpipe.runtime import launcher_rank
+
+    assert launcher_rank({}) == 0
+    assert launcher_rank({"PMI_RANK": "1", "SLURM_PROCID": "0"}) == 1
+    assert launcher_rank({"OMPI_COMM_WORLD_RANK": "3"}) == 3
+    assert launcher_rank({"RANK": "2"}) == 2
+    assert launcher_rank({"SLURM_PROCID": "0", "PMI_RANK": ""}) == 0

@@ -82,6 +82,7 @@ def test_ensemble_over_two_ranks_matches_one(tmp_path):
     run_rgpipe("train", "mlrg", *SMALL, "--out", str(one))
     proc = mpirun(2, "train", "mlrg", *SMALL, "--expect-ranks", "2", "--out", str(two))
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("rerun with:") == 1, proc.stderr  # rank 0 only
     with h5py.File(two) as fh:
         assert fh.attrs["world_size"] == 2
     assert_same_training(one, two)
