@@ -10,7 +10,11 @@ Seed 002 eq. 11:  ``D_C = F_coarse(v_fine) - F_coarse(v_coarse)`` with
   computed overflow-free (:func:`.exact_kl.log2cosh`).
 
 Samples are detached; the gradient reaches theta through J' in F_coarse only, which is the CD
-estimate of dKL/dJ'.  Conditionals of an RBM without biases: given v, the hidden components are
+estimate of dKL/dJ'.  The coarse block has a single hidden site whose marginal is uniform by
+symmetry (A1, A1+E) for the data and the model alike, so one Gibbs step from the data already
+samples the coarse marginal exactly: CD-1 is then an unbiased estimate of the exact-KL gradient
+(tested against the enumerated Gibbs kernel); with 2A1+E the hidden components are correlated
+and k_coarse matters.  Conditionals of an RBM without biases: given v, the hidden components are
 independent with ``P(h = +1) = sigmoid(2 phi)``, ``phi = Q^T v``; given h, ``P(v = +1) =
 sigmoid(2 Q h)``, with Q the (4 d) x (n_h d) coupling matrix of the block (energy -v^T Q h).
 
