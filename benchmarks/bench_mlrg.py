@@ -8,6 +8,8 @@ Usage (one thread; the figures depend on the machine load, which is printed)::
     python benchmarks/bench_mlrg.py --reference           # + KL-optimal maps (slow for A1+E)
     python benchmarks/bench_mlrg.py --reps A1 --losses kl --targets flow --seeds 16 \
         --blocks plaquette,2x2,3x2,4x2,3x3 --reference     # the cluster ladder
+    python benchmarks/bench_mlrg.py --bulk 1,2,3,4,5      # its infinite-cluster limit
+    python benchmarks/bench_mlrg.py --reps A1 --losses cd --targets flow --set k_coarse=8
 
 Each configuration trains ``--seeds`` independently seeded models with
 :func:`rgpipe.learn.mlrg.train_ensemble` (vectorised ``models_per_batch`` at a time) and prints
@@ -26,11 +28,13 @@ about 5 minutes per model, J_c 0.806 +- 0.005; dlrg A1+E about 17 s per epoch.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
 import numpy as np
 import torch
+import yaml
 
 from rgpipe.learn.mlrg import J_C_EXACT, ensemble_statistics, train_ensemble
 
@@ -132,6 +136,122 @@ def reference(reps: list[str], blocks: list[str]) -> None:
         )
 
 
+def bulk_fixed_point(n: int) -> tuple[float, float]:
+    """Fixed point J* and slope dJ'/dJ of the bulk-KL map estimated from n x n clusters.
+
+    The total KL of an N x M cluster is N M k + (N + M) k_edge + k_corner + corrections that
+    fall with the size; the mixed second difference
+    ``KL(n+1, n+1) - KL(n+1, n) - KL(n, n+1) + KL(n, n)`` keeps the bulk density k of the
+    infinite lattices.  Its minimiser J'(J) is the one-coupling projection of the whole
+    lattice, whose fixed point the cluster ladder tends to as n grows.
+    """
+    from scipy.optimize import brentq, minimize_scalar
+
+    from rgpipe.learn.mlrg.clusters import ClusterKL
+
+    terms = [((n + 1, n + 1), 1.0), ((n + 1, n), -1.0), ((n, n + 1), -1.0), ((n, n), 1.0)]
+    kls = [(ClusterKL(*shape), sign) for shape, sign in terms]
+
+    def density(J: float, Jp: float) -> float:
+        j, jp = torch.tensor([J], dtype=torch.float64), torch.tensor([Jp], dtype=torch.float64)
+        return float(sum(sign * kl(j, jp) * kl.n_plaquettes for kl, sign in kls))
+
+    def best(J: float) -> float:
+        res = minimize_scalar(
+            lambda x: density(J, x), bounds=(0.3, 1.5), method="bounded", options={"xatol": 1e-11}
+        )
+        return float(res.x)
+
+    js = brentq(lambda j: best(j) - j, 0.6, 0.9, xtol=1e-9)
+    return js, (best(js + 1e-4) - best(js - 1e-4)) / 2e-4
+
+
+def bulk(ns: list[int]) -> None:
+    """Print :func:`bulk_fixed_point` for each n: the infinite-cluster limit of the A1 ladder."""
+    for n in ns:
+        t0 = time.perf_counter()
+        js, slope = bulk_fixed_point(n)
+        nu = np.log(np.sqrt(2)) / np.log(slope)
+        print(
+            f"  bulk KL from clusters {n + 1}x{n + 1}..{n}x{n}: J* = {js:.5f} "
+            f"({100 * (js / J_C_EXACT - 1):+.2f}%), dJ'/dJ = {slope:.4f}, nu = {nu:.3f} "
+            f"[{time.perf_counter() - t0:.0f} s]",
+            flush=True,
+        )
+
+
+def onsager_nn(K: float) -> float:
+    """Nearest-neighbour correlation <s s'> of the infinite square-lattice Ising model."""
+    from scipy.special import ellipk
+
+    t = np.tanh(2 * K)
+    k = 2 * np.sinh(2 * K) / np.cosh(2 * K) ** 2
+    return 0.5 / t * (1 + (2 / np.pi) * (2 * t * t - 1) * ellipk(k * k))
+
+
+def plaquette_moments(K: float, L: int, sweeps: int, seed: int) -> np.ndarray:
+    """(3, 2) mean and error of u (nearest neighbours), w (diagonal) and q (four spins) on
+    the plaquettes of the square-lattice Ising model at K, from Wolff MC on an L x L torus
+    (batch means over 40 batches; one sweep ~ L^2 flipped spins)."""
+    from rgpipe.mc.ising_samplers import Wolff
+    from rgpipe.mc.rng import stream_key, stream_states
+    from rgpipe.physics.lattice import make_lattice
+
+    lat = make_lattice("square", L)
+    states = stream_states(seed, (stream_key("bulk-check", repr(K)),), 1)
+    spins = np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), size=lat.n_sites)
+    sampler = Wolff(lat, spins, K, states)
+    sampler.calibrate(200)
+    series = np.empty((sweeps, 3))
+    for i in range(sweeps):
+        sampler.sweep(1)
+        s = sampler.spins.reshape(L, L).astype(np.int64)
+        right, down = np.roll(s, -1, 1), np.roll(s, -1, 0)
+        diag = np.roll(right, -1, 0)
+        series[i] = (
+            0.5 * ((s * right).mean() + (s * down).mean()),
+            0.5 * ((s * diag).mean() + (right * down).mean()),
+            (s * right * down * diag).mean(),
+        )
+    batches = series[: sweeps // 40 * 40].reshape(40, -1, 3).mean(axis=1)
+    return np.stack([series.mean(0), batches.std(0, ddof=1) / np.sqrt(40)], axis=1)
+
+
+def bulk_moment_check(js: list[float], L: int = 128, sweeps: int = 4000) -> None:
+    """The infinite-lattice one-coupling fixed point, independently of the clusters.
+
+    Minimising the KL of the infinite lattices over J' matches one moment:
+    E_fine[S tanh(J' S)] = E_coarse[S tanh(J' S)] with S the sum of a black plaquette's four
+    spins.  Under the coarse model the right side is 4 <corner midpoint> of the Lieb lattice
+    at J' = 2 tanh(2J') (1 + u(K(J'))); the left side needs the plaquette distribution of
+    the square lattice at K(J) (tanh K = tanh^2 J): P(|S| = 4) = (1 + 4u + 2w + q) / 8,
+    P(|S| = 2) = (1 - q) / 2.  At a fixed point J' = J this reduces to
+    g(J) = (1 + 4u + 2w + q) / (1 + tanh^2 2J) - (1 + 2u + q) = 0, evaluated with u, w, q
+    from Wolff MC (u also against Onsager's exact value).
+    """
+    rows = []
+    for J in js:
+        K = float(np.arctanh(np.tanh(J) ** 2))
+        (u, du), (w, dw), (q, dq) = plaquette_moments(K, L, sweeps, seed=7)
+        t2 = np.tanh(2 * J) ** 2
+        g = (1 + 4 * u + 2 * w + q) / (1 + t2) - (1 + 2 * u + q)
+        dg = np.hypot(np.hypot(du * (4 / (1 + t2) - 2), 2 * dw / (1 + t2)), dq * (t2 / (1 + t2)))
+        rows.append((J, g, dg))
+        print(
+            f"  J = {J:.4f} (K = {K:.5f}): u = {u:.5f} +- {du:.5f} (Onsager {onsager_nn(K):.5f}),"
+            f" w = {w:.5f}, q = {q:.5f}; g = {g:+.5f} +- {dg:.5f}",
+            flush=True,
+        )
+    for (j0, g0, e0), (j1, g1, e1) in itertools.pairwise(rows):
+        if g0 < 0 <= g1:
+            root = j0 + (j1 - j0) * g0 / (g0 - g1)
+            err = (j1 - j0) * np.hypot(e0, e1) / (g1 - g0)
+            print(
+                f"  infinite-lattice fixed point J* = {root:.4f} +- {err:.4f} "
+                f"({100 * (root / J_C_EXACT - 1):+.2f}%)"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", default="A1,A1+E", help="comma-separated representations")
@@ -144,11 +264,35 @@ def main() -> None:
     )
     ap.add_argument("--seeds", type=int, default=8, help="models per configuration")
     ap.add_argument("--epochs", type=int, default=None, help="override the epochs")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hyper-parameter override (repeatable), e.g. --set k_coarse=8; VALUE read as YAML",
+    )
     ap.add_argument("--full", action="store_true", help="every rep x loss x target combination")
     ap.add_argument("--reference", action="store_true", help="also the KL-optimal maps")
+    ap.add_argument(
+        "--bulk",
+        default="",
+        help="comma-separated n: infinite-cluster limit of the A1 ladder from the clusters "
+        "n x n .. (n+1) x (n+1) (only this is computed)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.bulk:
+        print(f"A1 bulk limit, exact J_c = {J_C_EXACT:.6f}, exact nu = 1")
+        bulk([int(n) for n in args.bulk.split(",")])
+        print("independent check, moment matching on the infinite lattice (L = 128 MC):")
+        bulk_moment_check([0.72, 0.728, 0.732, 0.74])
+        return
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = yaml.safe_load(value)
     reps = [r.strip() for r in args.reps.split(",")]
     losses = args.losses.split(",")
     targets = args.targets.split(",")

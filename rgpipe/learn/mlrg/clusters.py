@@ -37,8 +37,10 @@ cluster    visible   J*                  lambda   nu
 
 **The bias does not converge to zero: it changes sign.**  As the cluster grows the KL per
 plaquette tends to the KL of the infinite lattices, whose optimal single coupling has its
-fixed point *below* J_c (6x6: -3.1 %, still moving); the 2-wide clusters approach from above
-and cross J_c near 5x2-6x2.  The small bias of the 4x2 and 5x2 clusters is that crossing,
+fixed point *below* J_c, at J* = 0.7313 +- 0.0003 (-4.3 %; from the bulk KL density of
+the clusters and, independently, by moment matching with Monte Carlo plaquette correlations:
+``benchmarks/bench_mlrg.py --bulk``); the 2-wide clusters approach from above and cross J_c
+near 5x2-6x2.  The small bias of the 4x2 and 5x2 clusters is that crossing,
 not convergence.  nu stays near 1.1 throughout (one coupling cannot do better).
 
 With one coupling both marginals depend on a configuration only through three integers: the
