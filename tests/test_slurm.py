@@ -121,6 +121,16 @@ def test_pipeline_runs_through_slurm(slurm, tmp_path):
     assert "wrote results/train/mlrg/tiny/all/seed~5.h5 (2 rank(s))" in log
 
 
+def test_start_script_reuses_a_matching_cluster(slurm):
+    """A second start with the same settings finds the cluster and leaves it running (a
+    different configuration would be restarted, a cluster it did not write left alone)."""
+    proc = subprocess.run([SCRIPTS / "start_slurm.sh"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "already running with the same configuration" in proc.stderr, proc.stderr
+    state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    assert state.stdout.split()[:1] in (["idle"], ["mix"], ["alloc"], ["comp"]), state
+
+
 def test_impossible_request_is_rejected_at_submission(slurm, tmp_path):
     work = project(tmp_path, TINY)
     proc = snakemake(work, "--set-resources", "sample_mc:mem_mb=100000000", timeout=300)

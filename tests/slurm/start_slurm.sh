@@ -5,7 +5,10 @@
 # idle.  With RGPIPE_SLURM_ACCOUNTING=1 (the default) it also sets up job accounting
 # (Debian's slurmdbd + MariaDB) so that `sacct`, the Slurm plugin's default status
 # command, works; RGPIPE_SLURM_ACCOUNTING=0 gives a cluster without accounting, where only
-# `squeue` sees jobs.  Idempotent: a running cluster is left alone.  Stop with stop_slurm.sh.
+# `squeue` sees jobs.  Idempotent: a running test cluster with the same configuration is
+# reused; one started by this script with another configuration (e.g. the other accounting
+# mode, or another CPU count) is restarted; a cluster this script did not write is never
+# touched (exit 4).  Stop with stop_slurm.sh.
 set -euo pipefail
 
 log() { echo "[start_slurm] $*" >&2; }
@@ -30,17 +33,15 @@ if [ "$missing" = 1 ]; then
   apt-get install -y -qq --no-install-recommends $packages >/dev/null
 fi
 
-if sinfo -h -n localhost -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
-  log "already running"; exit 0
-fi
-
-# munge: key created by the package; socket directory owned by munge
-install -d -o munge -g munge -m 0755 /run/munge
-if ! pgrep -x munged >/dev/null; then
-  runuser -u munge -- /usr/sbin/munged
-fi
-for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
-munge -n | unmunge >/dev/null
+start_munge() {
+  # munge: key created by the package; socket directory owned by munge
+  install -d -o munge -g munge -m 0755 /run/munge
+  if ! pgrep -x munged >/dev/null; then
+    runuser -u munge -- /usr/sbin/munged
+  fi
+  for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
+  munge -n | unmunge >/dev/null
+}
 
 # nproc honours OMP_NUM_THREADS (set to 1 for the tests): ask without it
 cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
@@ -54,8 +55,9 @@ if [ "$accounting" = 1 ]; then
   storage="AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost"
 fi
-cat > /etc/slurm/slurm.conf <<CONF
-# written by rgpipe tests/slurm/start_slurm.sh: a single-node test cluster
+marker="# written by rgpipe tests/slurm/start_slurm.sh: a single-node test cluster"
+conf=$(cat <<CONF
+${marker}
 ClusterName=rgpipe-test
 SlurmctldHost=localhost
 AuthType=auth/munge
@@ -81,6 +83,22 @@ JobAcctGatherType=jobacct_gather/none
 NodeName=localhost CPUs=${cpus} RealMemory=${mem_mb} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+)
+
+start_munge  # sinfo authenticates through munge
+if sinfo -h -n localhost -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)' \
+  && [ "$(cat /etc/slurm/slurm.conf 2>/dev/null)" = "$conf" ]; then
+  log "already running with the same configuration"; exit 0
+fi
+if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+  if [ "$(head -1 /etc/slurm/slurm.conf 2>/dev/null)" != "$marker" ]; then
+    log "a Slurm cluster this script did not configure is running; not touching it"; exit 4
+  fi
+  log "a test cluster with another configuration (or not answering) is running: restarting it"
+  "$(dirname "$0")/stop_slurm.sh"
+  start_munge
+fi
+printf '%s\n' "$conf" > /etc/slurm/slurm.conf
 
 if [ "$accounting" = 1 ]; then
   # after slurm.conf, which sacctmgr reads: MariaDB (no systemd: started by hand,
