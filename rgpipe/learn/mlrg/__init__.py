@@ -12,7 +12,7 @@ Modules (each holds one part of the method and documents its algorithm):
 * :mod:`.blocks`: fine (square 8-cycle) and coarse (cross) blocks, reference energies and group
   actions;
 * :mod:`.exact_kl`: exact KL by enumeration (hidden spins summed analytically);
-* :mod:`.clusters`: larger blocks, N x M clusters of black plaquettes (A1, exact KL through
+* :mod:`.clusters`: larger blocks, N x M clusters of black plaquettes (exact KL through
   histograms of sufficient statistics; the 4 x 2 cluster's bias is +0.38 % against +6.5 %);
 * :mod:`.contrastive`: Gibbs samplers and the contrastive-divergence loss;
 * :mod:`.networks`: flow f_theta and monotone C_theta, batched over models;

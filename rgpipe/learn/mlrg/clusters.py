@@ -48,7 +48,8 @@ number of fine edges whose two corners agree (``n_eq``) and the numbers of plaqu
 |sum v| = 4 and = 2 (``n4``, ``n2``).  Their histogram over the 2^n visible states is built
 by a transfer matrix over the columns of the cluster (:func:`cluster_histogram`), after which
 the KL is a sum over at most a few thousand bins, exact and cheap enough for training.
-Richer representations on clusters would need far more statistics and are not offered.
+Richer representations have no such statistics; their clusters are contracted as vertex
+models instead (:mod:`.vertex`), which gives the same numbers for A1.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ import numpy as np
 import torch
 
 from rgpipe.learn.mlrg.exact_kl import ExactKL, log2cosh
-from rgpipe.learn.mlrg.representation import Representation
+from rgpipe.learn.mlrg.representation import Representation, parse_representation
+from rgpipe.learn.mlrg.vertex import VertexClusterKL
 
 PLAQUETTE = "plaquette"
 """The single-plaquette block pair of seed 002 (:mod:`.blocks`), for every representation."""
@@ -275,14 +277,19 @@ def exact_loss(
     block: str,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
-) -> ExactKL | ClusterKL:
-    """The exact-KL loss of a block choice: :class:`.exact_kl.ExactKL` for ``"plaquette"``,
-    :class:`ClusterKL` for a cluster (A1 only; checked by :func:`.params.resolve_params`).
+) -> ExactKL | ClusterKL | VertexClusterKL:
+    """The exact-KL loss of a block choice: :class:`.exact_kl.ExactKL` for ``"plaquette"``;
+    for a cluster :class:`ClusterKL` (A1, sufficient statistics) or, for every other
+    representation, :class:`.vertex.VertexClusterKL` (transfer-matrix contraction).
 
-    Both map couplings J, J' of shape (..., n) to KL divergences of shape (...)."""
+    All map couplings J, J' of shape (..., n) to KL divergences of shape (...).
+
+    Raises:
+        ValueError: for a malformed block or a cluster too wide for the representation.
+    """
     shape = parse_block(block)
     if shape is None:
         return ExactKL(rep, dtype=dtype, device=device)
-    if rep.n_couplings != 1:
-        raise ValueError(f"block {block!r} needs the A1 representation (one coupling)")
-    return ClusterKL(*shape, dtype=dtype, device=device)
+    if parse_representation(rep.name) == ("A1",):
+        return ClusterKL(*shape, dtype=dtype, device=device)
+    return VertexClusterKL(rep, *shape, dtype=dtype, device=device)

@@ -79,7 +79,7 @@ class OptimalMap:
         frame: frame choice of :func:`.representation.representation` (default
             ``"midpoint"``).
         block: ``"plaquette"`` (seed 002's block pair) or a cluster ``"NxM"`` of black
-            plaquettes (A1 only, :mod:`.clusters`).
+            plaquettes (:mod:`.clusters`, :mod:`.vertex`).
     """
 
     def __init__(self, rep: str, frame: str = "midpoint", block: str = "plaquette") -> None:

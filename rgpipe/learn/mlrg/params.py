@@ -15,6 +15,7 @@ from rgpipe.learn.mlrg.clusters import PLAQUETTE, parse_block
 from rgpipe.learn.mlrg.hmc import SCHEDULES
 from rgpipe.learn.mlrg.networks import ACTIVATIONS, SMOOTH_ACTIVATIONS
 from rgpipe.learn.mlrg.representation import parse_representation, representation
+from rgpipe.learn.mlrg.vertex import MAX_TRANSFER_STATES
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ HYPERPARAMETERS: tuple[HyperParameter, ...] = (
         "plaquette",
         (),
         "block pair compared by the loss: 'plaquette' (seed 002's square/cross blocks) or a "
-        "cluster 'NxM' of N x M black plaquettes (e.g. 4x2; A1 and exact KL only)",
+        "cluster 'NxM' of N x M black plaquettes (e.g. 4x2; exact KL only; A1 up to 5 "
+        "plaquettes wide, A1+E 3, 2A1+E 2)",
     ),
     HyperParameter("loss", "str", "kl", ("kl", "cd"), "exact KL by enumeration, or contrastive"),
     HyperParameter(
@@ -269,14 +271,21 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
             f"mlrg parameter 'representation': value {out['representation']!r} is invalid "
             f"with frame {out['frame']!r}: {exc}"
         ) from None
-    if out["block"] != PLAQUETTE and (
-        parse_representation(out["representation"]) != ("A1",) or out["loss"] != "kl"
-    ):
-        raise ValueError(
-            f"mlrg parameter 'block': value {out['block']!r} is invalid with representation "
-            f"{out['representation']!r} and loss {out['loss']!r}: clusters are implemented for "
-            "the A1 representation with the exact KL loss only"
-        )
+    if out["block"] != PLAQUETTE:
+        if out["loss"] != "kl":
+            raise ValueError(
+                f"mlrg parameter 'block': value {out['block']!r} is invalid with loss "
+                f"{out['loss']!r}: clusters are implemented with the exact KL loss only"
+            )
+        nx, ny = parse_block(out["block"])
+        states = 2 ** representation(out["representation"], out["frame"]).d
+        is_a1 = parse_representation(out["representation"]) == ("A1",)
+        if not is_a1 and states ** min(nx, ny) > MAX_TRANSFER_STATES:
+            raise ValueError(
+                f"mlrg parameter 'block': value {out['block']!r} is too wide for representation "
+                f"{out['representation']!r}: {states}^{min(nx, ny)} transfer states, at most "
+                f"{MAX_TRANSFER_STATES}"
+            )
     if out["target"] == "monotone" and out["activation"] not in SMOOTH_ACTIVATIONS:
         raise ValueError(
             f"mlrg parameter 'activation': value {out['activation']!r} is invalid: the monotone "
