@@ -9,6 +9,7 @@ Usage (one thread; the figures depend on the machine load, which is printed)::
     python benchmarks/bench_mlrg.py --reps A1 --losses kl --targets flow --seeds 16 \
         --blocks plaquette,2x2,3x2,4x2,3x3 --reference     # the cluster ladder
     python benchmarks/bench_mlrg.py --bulk 1,2,3,4,5      # its infinite-cluster limit
+    python benchmarks/bench_mlrg.py --reps A1+E --blocks 2x2,3x2,4x2 --reference-only
     python benchmarks/bench_mlrg.py --reps A1 --losses cd --targets flow --set k_coarse=8
 
 Each configuration trains ``--seeds`` independently seeded models with
@@ -94,6 +95,7 @@ def reference(reps: list[str], blocks: list[str]) -> None:
     from rgpipe.learn.mlrg.representation import representation
 
     guesses = {"A1+E": [1.31, 0.35, -0.58, -0.29, -0.03]}  # default (midpoint) frame
+    cluster_guesses = {"A1+E": [1.09, 0.38, -0.46, -0.25, 0.05]}
     for rep in reps:
         t0 = time.perf_counter()
         if rep == "A1":
@@ -115,6 +117,11 @@ def reference(reps: list[str], blocks: list[str]) -> None:
         if rep not in guesses:
             print(f"  optimal map {rep}: no starting guess for the fixed point, skipped")
             continue
+        for block in blocks:
+            if block != "plaquette":
+                cluster_reference(rep, block, np.array(cluster_guesses[rep]))
+        if "plaquette" not in blocks:
+            continue
         opt = OptimalMap(rep)
         Js, M = opt.fixed_point(np.array(guesses[rep]))
         fp = classify(Js, M, 0.0)
@@ -134,6 +141,26 @@ def reference(reps: list[str], blocks: list[str]) -> None:
             f"crossing J_c = {jc[0]:.4f} (closest approach {dist[0]:.1e}) "
             f"[{time.perf_counter() - t0:.0f} s]"
         )
+
+
+def cluster_reference(rep: str, block: str, guess: np.ndarray) -> None:
+    """Critical fixed point, nu and Ising-axis crossing of a representation's optimal map
+    on a cluster (:mod:`rgpipe.learn.mlrg.vertex`), the crossing by bisection on the
+    phase reached by iterating the map (:meth:`OptimalMap.axis_crossing`)."""
+    from rgpipe.learn.mlrg.exact import OptimalMap
+
+    t0 = time.perf_counter()
+    opt = OptimalMap(rep, block=block)
+    Js, M = opt.fixed_point(guess)
+    lam = float(np.max(np.abs(np.linalg.eigvals(M))))
+    nu = np.log(np.sqrt(2)) / np.log(lam)
+    jc = opt.axis_crossing(0.55, 1.1, tol=2e-4)
+    print(
+        f"  optimal map {rep} on cluster {block}: J* = {np.round(Js, 4).tolist()}, lambda = "
+        f"{lam:.4f}, nu = {nu:.4f}, Ising-axis crossing J_c = {jc:.4f} "
+        f"({100 * (jc / J_C_EXACT - 1):+.2f}%) [{time.perf_counter() - t0:.0f} s]",
+        flush=True,
+    )
 
 
 def bulk_fixed_point(n: int) -> tuple[float, float]:
@@ -260,7 +287,7 @@ def main() -> None:
     ap.add_argument(
         "--blocks",
         default="plaquette",
-        help="comma-separated blocks: plaquette and/or clusters NxM (A1 exact KL only)",
+        help="comma-separated blocks: plaquette and/or clusters NxM (exact KL only)",
     )
     ap.add_argument("--seeds", type=int, default=8, help="models per configuration")
     ap.add_argument("--epochs", type=int, default=None, help="override the epochs")
@@ -273,6 +300,9 @@ def main() -> None:
     )
     ap.add_argument("--full", action="store_true", help="every rep x loss x target combination")
     ap.add_argument("--reference", action="store_true", help="also the KL-optimal maps")
+    ap.add_argument(
+        "--reference-only", action="store_true", help="only the KL-optimal maps (no training)"
+    )
     ap.add_argument(
         "--bulk",
         default="",
@@ -306,7 +336,7 @@ def main() -> None:
                     if loss == "cd" and target == "monotone" and not args.full:
                         continue
                     for block in blocks:
-                        if block == "plaquette" or (rep == "A1" and loss == "kl"):
+                        if block == "plaquette" or loss == "kl":
                             configs.append((rep, loss, target, block))
     print(f"MLRG benchmark, torch {torch.__version__}, 1 thread, {load()}")
     print(f"exact J_c = {J_C_EXACT:.6f}, exact nu = 1")
@@ -314,6 +344,8 @@ def main() -> None:
         f"{'rep':6} {'block':9} {'loss':4} {'target':8} {'epochs':>6} {'ms/epoch(batch)':>15} "
         f"{'ms/epoch/model':>14} {'s/model':>8}  J_c | J*_0 | nu | final loss | acc"
     )
+    if args.reference_only:
+        configs, args.reference = [], True
     print(header)
     for rep, loss, target, block in configs:
         row = run(rep, loss, target, block, args.seeds, overrides)
