@@ -357,6 +357,7 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
                 )
             if num is None:
                 ax.set_xticks(range(len(values)), values)
+                ax.set_xlim(-0.5, len(values) - 0.5)  # room for the offset series at the ends
             elif num.min() > 0 and num.max() / num.min() > 100:
                 ax.set_xscale("log")
             ax.set_xlabel(key)
