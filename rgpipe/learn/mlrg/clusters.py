@@ -64,7 +64,7 @@ import torch
 
 from rgpipe.learn.mlrg.exact_kl import ExactKL, log2cosh
 from rgpipe.learn.mlrg.representation import Representation, parse_representation
-from rgpipe.learn.mlrg.vertex import VertexClusterKL
+from rgpipe.learn.mlrg.vertex import VertexClusterKL, check_width
 
 PLAQUETTE = "plaquette"
 """The single-plaquette block pair of seed 002 (:mod:`.blocks`), for every representation."""
@@ -290,6 +290,20 @@ def exact_loss(
     shape = parse_block(block)
     if shape is None:
         return ExactKL(rep, dtype=dtype, device=device)
-    if parse_representation(rep.name) == ("A1",):
+    if uses_histograms(rep):
         return ClusterKL(*shape, dtype=dtype, device=device)
     return VertexClusterKL(rep, *shape, dtype=dtype, device=device)
+
+
+def uses_histograms(rep: Representation) -> bool:
+    """True for the plain A1 model, whose clusters go through :class:`ClusterKL`; every other
+    representation's clusters are contracted by :class:`.vertex.VertexClusterKL`."""
+    return parse_representation(rep.name) == ("A1",)
+
+
+def check_cluster(rep: Representation, block: str) -> None:
+    """Raise ValueError unless ``block`` is a plaquette or a cluster :func:`exact_loss` can
+    build for ``rep`` (without building it: A1 histograms take seconds for large clusters)."""
+    shape = parse_block(block)
+    if shape is not None and not uses_histograms(rep):
+        check_width(2**rep.d, *shape)

@@ -11,11 +11,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rgpipe.learn.mlrg.clusters import PLAQUETTE, parse_block
+from rgpipe.learn.mlrg.clusters import PLAQUETTE, check_cluster, parse_block
 from rgpipe.learn.mlrg.hmc import SCHEDULES
 from rgpipe.learn.mlrg.networks import ACTIVATIONS, SMOOTH_ACTIVATIONS
 from rgpipe.learn.mlrg.representation import parse_representation, representation
-from rgpipe.learn.mlrg.vertex import MAX_TRANSFER_STATES
 
 
 @dataclass(frozen=True)
@@ -265,7 +264,7 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
     for key, value in params.items():
         out[key] = _check(_BY_NAME[key], value)
     try:
-        representation(out["representation"], out["frame"])
+        rep = representation(out["representation"], out["frame"])
     except ValueError as exc:
         raise ValueError(
             f"mlrg parameter 'representation': value {out['representation']!r} is invalid "
@@ -277,15 +276,13 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
                 f"mlrg parameter 'block': value {out['block']!r} is invalid with loss "
                 f"{out['loss']!r}: clusters are implemented with the exact KL loss only"
             )
-        nx, ny = parse_block(out["block"])
-        states = 2 ** representation(out["representation"], out["frame"]).d
-        is_a1 = parse_representation(out["representation"]) == ("A1",)
-        if not is_a1 and states ** min(nx, ny) > MAX_TRANSFER_STATES:
+        try:
+            check_cluster(rep, out["block"])
+        except ValueError as exc:
             raise ValueError(
-                f"mlrg parameter 'block': value {out['block']!r} is too wide for representation "
-                f"{out['representation']!r}: {states}^{min(nx, ny)} transfer states, at most "
-                f"{MAX_TRANSFER_STATES}"
-            )
+                f"mlrg parameter 'block': value {out['block']!r} is invalid with representation "
+                f"{out['representation']!r}: {exc}"
+            ) from None
     if out["target"] == "monotone" and out["activation"] not in SMOOTH_ACTIVATIONS:
         raise ValueError(
             f"mlrg parameter 'activation': value {out['activation']!r} is invalid: the monotone "

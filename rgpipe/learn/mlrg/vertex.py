@@ -56,6 +56,17 @@ MAX_TRANSFER_STATES = 512
 cluster: train those with few chains and models per batch."""
 
 
+def check_width(q: int, nx: int, ny: int) -> None:
+    """Raise ValueError if an nx x ny cluster with q states per spin needs more than
+    :data:`MAX_TRANSFER_STATES` column states (q^min(nx, ny))."""
+    m = min(nx, ny)
+    if q**m > MAX_TRANSFER_STATES:
+        raise ValueError(
+            f"cluster {nx}x{ny} is too wide for {q} states per spin: {q}^{m} transfer states, "
+            f"at most {MAX_TRANSFER_STATES}"
+        )
+
+
 def column_transfer(phi: torch.Tensor, m: int) -> torch.Tensor:
     """Transfer matrix of one column of m nodes.
 
@@ -89,12 +100,7 @@ def log_partition(log_phi: torch.Tensor, nx: int, ny: int) -> torch.Tensor:
     if ny > nx:  # contract along the long side: swap a <-> b (W <-> S, E <-> N)
         log_phi = log_phi.permute(*range(log_phi.dim() - 4), -3, -4, -1, -2)
         nx, ny = ny, nx
-    q = log_phi.shape[-1]
-    if q**ny > MAX_TRANSFER_STATES:
-        raise ValueError(
-            f"a {nx}x{ny} cluster with {q} states per spin needs {q}^{ny} transfer states "
-            f"(at most {MAX_TRANSFER_STATES})"
-        )
+    check_width(log_phi.shape[-1], nx, ny)
     lead = log_phi.shape[:-4]
     shift = log_phi.detach().reshape(*lead, -1).amax(-1)  # (...)
     T = column_transfer((log_phi - shift[..., None, None, None, None]).exp(), ny)
@@ -131,11 +137,7 @@ class VertexClusterKL:
         device: torch.device | str = "cpu",
     ) -> None:
         q = 2**rep.d
-        if q ** min(nx, ny) > MAX_TRANSFER_STATES:
-            raise ValueError(
-                f"cluster {nx}x{ny} is too wide for {rep.name}: {q}^{min(nx, ny)} transfer "
-                f"states (at most {MAX_TRANSFER_STATES})"
-            )
+        check_width(q, nx, ny)
         self.rep, self.nx, self.ny, self.q = rep, nx, ny, q
         self.n_plaquettes = nx * ny
         self.fine = BlockMarginal(fine_block(), rep, dtype, device)
