@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import yaml
 
-from rgpipe.learn.mlrg import J_C_EXACT, ensemble_statistics, train_ensemble
+from rgpipe.learn.mlrg import J_C_EXACT, SCALE_FACTOR, ensemble_statistics, train_ensemble
 
 PER_REP = {
     "A1": {"hidden": [32, 32]},
@@ -45,6 +45,11 @@ PER_REP = {
     "2A1+E": {"hidden": [64, 64], "epochs": 2000, "batch": 32},
 }
 """Per-representation settings used unless overridden on the command line."""
+
+
+def nu_of(slope: float) -> float:
+    """nu = ln b / ln lambda for the relevant eigenvalue lambda of one RG step (b = sqrt 2)."""
+    return float(np.log(SCALE_FACTOR) / np.log(slope))
 
 
 def load() -> str:
@@ -100,14 +105,14 @@ def reference(reps: list[str], blocks: list[str]) -> None:
         t0 = time.perf_counter()
         if rep == "A1":
             js, slope = a1_optimal_fixed_point()
-            nu = np.log(np.sqrt(2)) / np.log(slope)
+            nu = nu_of(slope)
             print(f"  optimal map {rep}: J* = {js:.6f}, dJ'/dJ = {slope:.5f}, nu = {nu:.4f}")
             for block in blocks:
                 if block == "plaquette":
                     continue
                 t0 = time.perf_counter()
                 (js,), ((slope,),) = OptimalMap("A1", block=block).fixed_point(np.array([0.78]))
-                nu = np.log(np.sqrt(2)) / np.log(slope)
+                nu = nu_of(slope)
                 print(
                     f"  optimal map A1 on cluster {block}: J* = {js:.6f} "
                     f"({100 * (js / J_C_EXACT - 1):+.2f}%), dJ'/dJ = {slope:.5f}, nu = {nu:.4f} "
@@ -153,7 +158,7 @@ def cluster_reference(rep: str, block: str, guess: np.ndarray) -> None:
     opt = OptimalMap(rep, block=block)
     Js, M = opt.fixed_point(guess)
     lam = float(np.max(np.abs(np.linalg.eigvals(M))))
-    nu = np.log(np.sqrt(2)) / np.log(lam)
+    nu = nu_of(lam)
     jc = opt.axis_crossing(0.55, 1.1, tol=2e-4)
     print(
         f"  optimal map {rep} on cluster {block}: J* = {np.round(Js, 4).tolist()}, lambda = "
@@ -198,22 +203,13 @@ def bulk(ns: list[int]) -> None:
     for n in ns:
         t0 = time.perf_counter()
         js, slope = bulk_fixed_point(n)
-        nu = np.log(np.sqrt(2)) / np.log(slope)
+        nu = nu_of(slope)
         print(
             f"  bulk KL from clusters {n + 1}x{n + 1}..{n}x{n}: J* = {js:.5f} "
             f"({100 * (js / J_C_EXACT - 1):+.2f}%), dJ'/dJ = {slope:.4f}, nu = {nu:.3f} "
             f"[{time.perf_counter() - t0:.0f} s]",
             flush=True,
         )
-
-
-def onsager_nn(K: float) -> float:
-    """Nearest-neighbour correlation <s s'> of the infinite square-lattice Ising model."""
-    from scipy.special import ellipk
-
-    t = np.tanh(2 * K)
-    k = 2 * np.sinh(2 * K) / np.cosh(2 * K) ** 2
-    return 0.5 / t * (1 + (2 / np.pi) * (2 * t * t - 1) * ellipk(k * k))
 
 
 def plaquette_moments(K: float, L: int, sweeps: int, seed: int) -> np.ndarray:
@@ -256,16 +252,20 @@ def bulk_moment_check(js: list[float], L: int = 128, sweeps: int = 4000) -> None
     g(J) = (1 + 4u + 2w + q) / (1 + tanh^2 2J) - (1 + 2u + q) = 0, evaluated with u, w, q
     from Wolff MC (u also against Onsager's exact value).
     """
+    from rgpipe.learn.mlrg.exact import decimated_coupling
+    from rgpipe.physics.ising_exact import onsager_energy
+
     rows = []
     for J in js:
-        K = float(np.arctanh(np.tanh(J) ** 2))
+        K = float(decimated_coupling(J))
         (u, du), (w, dw), (q, dq) = plaquette_moments(K, L, sweeps, seed=7)
         t2 = np.tanh(2 * J) ** 2
         g = (1 + 4 * u + 2 * w + q) / (1 + t2) - (1 + 2 * u + q)
         dg = np.hypot(np.hypot(du * (4 / (1 + t2) - 2), 2 * dw / (1 + t2)), dq * (t2 / (1 + t2)))
         rows.append((J, g, dg))
+        exact_u = -0.5 * onsager_energy(K)
         print(
-            f"  J = {J:.4f} (K = {K:.5f}): u = {u:.5f} +- {du:.5f} (Onsager {onsager_nn(K):.5f}),"
+            f"  J = {J:.4f} (K = {K:.5f}): u = {u:.5f} +- {du:.5f} (Onsager {exact_u:.5f}),"
             f" w = {w:.5f}, q = {q:.5f}; g = {g:+.5f} +- {dg:.5f}",
             flush=True,
         )

@@ -3,7 +3,6 @@
 import mpmath
 import numpy as np
 import pytest
-from scipy.special import ellipk
 
 from rgpipe.physics.ising_exact import (
     J_C_LIEB,
@@ -13,19 +12,12 @@ from rgpipe.physics.ising_exact import (
     kaufman_log_z,
     lieb_magnetisation_moments,
     lieb_thermo,
+    onsager_energy,
     square_thermo,
 )
 from rgpipe.physics.lattice import lieb, square
 
 KS = [0.1, 0.3, K_C_SQUARE, 0.6, 1.0]
-
-
-def onsager_energy(k: float) -> float:
-    """Energy per spin of the infinite square lattice (Onsager)."""
-    kk = 2 * np.sinh(2 * k) / np.cosh(2 * k) ** 2
-    return float(
-        -1 / np.tanh(2 * k) * (1 + 2 / np.pi * (2 * np.tanh(2 * k) ** 2 - 1) * ellipk(kk**2))
-    )
 
 
 def test_critical_couplings():

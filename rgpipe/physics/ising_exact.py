@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import mpmath
 import numpy as np
-from scipy.special import comb, logsumexp
+from scipy.special import comb, ellipk, logsumexp
 
 from rgpipe.physics.lattice import Lattice, square
 
@@ -50,6 +50,15 @@ class ExactThermo:
     binder: float = float("nan")
     susceptibility: float = float("nan")
     susceptibility_abs: float = float("nan")
+
+
+def onsager_energy(k: float) -> float:
+    """Energy per spin of the infinite square-lattice Ising model at coupling k (Onsager),
+    in units of J; the nearest-neighbour correlation is -onsager_energy(k) / 2."""
+    kk = 2 * np.sinh(2 * k) / np.cosh(2 * k) ** 2
+    return float(
+        -1 / np.tanh(2 * k) * (1 + 2 / np.pi * (2 * np.tanh(2 * k) ** 2 - 1) * ellipk(kk**2))
+    )
 
 
 def _moments_from_distribution(
