@@ -193,14 +193,19 @@ def find_fixed_points(
 def select_critical(points: list[FixedPoint]) -> FixedPoint | None:
     """The critical fixed point used for J_c and nu.
 
-    Among fixed points with exactly one relevant eigenvalue, a real leading eigenvalue and a
-    positive first (ferromagnetic Ising) coupling, the one closest to the Ising axis (smallest
+    Among fixed points with exactly one relevant eigenvalue, a real and positive leading
+    eigenvalue (lambda = b^(1/nu) > 1; a negative one flips the flow back and forth, which a
+    folded, gauge-fixed map can produce near the mirrors of its domain) and a positive first
+    (ferromagnetic Ising) coupling, the one closest to the Ising axis (smallest
     norm of the other couplings; ties by the smaller first coupling).  None if there is none.
     """
     cands = [
         p
         for p in points
-        if p.kind == "critical" and abs(p.eigenvalues[0].imag) < 1e-12 and p.J[0] > 0
+        if p.kind == "critical"
+        and abs(p.eigenvalues[0].imag) < 1e-12
+        and p.eigenvalues[0].real > 1.0
+        and p.J[0] > 0
     ]
     if not cands:
         return None

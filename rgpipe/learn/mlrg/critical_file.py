@@ -29,7 +29,7 @@ from rgpipe.learn.mlrg.ensemble import _DEFINITIONS, seed_statistics
 from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.representation import representation
-from rgpipe.learn.mlrg.train import box, model_from_weights, seed_streams
+from rgpipe.learn.mlrg.train import box, model_from_weights, rg_map, seed_streams
 from rgpipe.store import create_result, open_result, write_stats
 
 ANALYSIS_KEYS = ("root_starts", "root_tol", "crossing_steps", "crossing_escape", "crossing_grid")
@@ -66,7 +66,7 @@ def analyse_training(
     params, seeds, weights = read_training(path)
     params = resolve_params({**params, **(overrides or {})})
     rep = representation(params["representation"], params["frame"])
-    model = model_from_weights(params, weights, dtype=torch.float64)
+    model = rg_map(model_from_weights(params, weights, dtype=torch.float64), params)
     low, high = box(params, rep.n_couplings)
     summaries = analyse(
         model,

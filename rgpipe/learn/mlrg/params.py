@@ -107,6 +107,25 @@ HYPERPARAMETERS: tuple[HyperParameter, ...] = (
         "fraction of the chains redrawn uniformly in the box every epoch (beta = 0)",
     ),
     HyperParameter(
+        "axis_fraction",
+        "float",
+        0.0,
+        (0.0, 1.0),
+        "fraction of the chains redrawn every epoch on the current map's trajectories from the "
+        "Ising axis (J0 uniform in j_range_ising, 0 .. axis_steps - 1 steps): trains the map "
+        "where the J_c crossing follows it",
+    ),
+    HyperParameter("axis_steps", "int", 8, (1, None), "longest axis trajectory sampled (RG steps)"),
+    HyperParameter(
+        "gauge_fix",
+        "str",
+        "none",
+        ("none", "lexicographic"),
+        "fold the coupling chains into one gauge domain (the lexicographically largest copy "
+        "under the hidden-spin relabellings) and analyse the gauge-fixed map canon(J + f(J)); "
+        "for representations with several couplings",
+    ),
+    HyperParameter(
         "beta_final", "float", 20000.0, (0.0, None), "final inverse temperature beta_T of U"
     ),
     HyperParameter("beta_schedule", "str", "cosine", SCHEDULES, "annealing of beta from 0"),
@@ -283,6 +302,12 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
                 f"mlrg parameter 'block': value {out['block']!r} is invalid with representation "
                 f"{out['representation']!r}: {exc}"
             ) from None
+    if out["hmc_uniform_fraction"] + out["axis_fraction"] > 1.0:
+        raise ValueError(
+            f"mlrg parameters 'hmc_uniform_fraction' and 'axis_fraction': values "
+            f"{out['hmc_uniform_fraction']!r} and {out['axis_fraction']!r} are invalid: "
+            "together they exceed 1 (the fractions of the chains they redraw)"
+        )
     if out["target"] == "monotone" and out["activation"] not in SMOOTH_ACTIVATIONS:
         raise ValueError(
             f"mlrg parameter 'activation': value {out['activation']!r} is invalid: the monotone "

@@ -279,7 +279,8 @@ class Representation:
                 images = np.einsum("ij,ajk,lk->ail", sm, self.basis, sc).reshape(-1, d * d)
                 mats.append((images @ pinv).T)  # column a = coefficients of the image of basis a
         out = np.array(mats)
-        out[np.abs(out) < 1e-12] = 0.0
+        snap = np.round(out)  # the entries are 0 and +-1 up to the pseudo-inverse's rounding
+        out = np.where(np.abs(out - snap) < 1e-9, snap, out)
         # unique, identity first
         uniq: list[np.ndarray] = []
         for m in out:

@@ -7,7 +7,10 @@ Per epoch, for all M models at once (seed 002 section II, with the fixes listed 
    leapfrog step adapted per model between transitions towards ``hmc_target_acceptance``; a
    fraction ``hmc_uniform_fraction`` of the ``batch`` chains is instead redrawn uniformly in
    the box every epoch (exact samples of beta = 0), which keeps the map trained on the whole
-   box (the Ising-axis crossing follows the flow far from the fixed points);
+   box (the Ising-axis crossing follows the flow far from the fixed points), and a fraction
+   ``axis_fraction`` is redrawn on the current map's trajectories from the Ising axis (the
+   path the crossing analysis follows); with ``gauge_fix`` every chain is folded into one
+   gauge domain and the HMC potential uses the gauge-fixed map (:mod:`.gauge`);
 2. J' = J + f_theta(J) (flow) or J - grad C_theta(J) (monotone) (:mod:`.networks`);
 3. loss per model = mean over its chains of the exact KL (:mod:`.exact_kl`) or of the CD loss
    (:mod:`.contrastive`);
@@ -41,6 +44,7 @@ import torch
 from rgpipe.learn.mlrg.clusters import exact_loss
 from rgpipe.learn.mlrg.contrastive import ContrastiveLoss
 from rgpipe.learn.mlrg.critical import analyse
+from rgpipe.learn.mlrg.gauge import GaugeFixedMap, canonicalise
 from rgpipe.learn.mlrg.hmc import adapt_step_size, beta_at, flow_potential, hmc_transition
 from rgpipe.learn.mlrg.networks import RGModel
 from rgpipe.learn.mlrg.params import resolve_params
@@ -67,6 +71,48 @@ def box(params: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
     high = np.full(n, params["j_range_other"][1])
     low[0], high[0] = params["j_range_ising"]
     return low, high
+
+
+def rg_map(model: RGModel, params: dict[str, Any]) -> RGModel | GaugeFixedMap:
+    """The map the analysis and the HMC potential use: the model itself, or the model composed
+    with the gauge fixing (``params["gauge_fix"]``, resolved parameters)."""
+    if params["gauge_fix"] == "none":
+        return model
+    rep = representation(params["representation"], params["frame"])
+    return GaugeFixedMap(model, rep.gauge_matrices())
+
+
+def axis_trajectories(
+    rg: RGModel | GaugeFixedMap,
+    u: torch.Tensor,
+    low: torch.Tensor,
+    high: torch.Tensor,
+    max_steps: int,
+) -> torch.Tensor:
+    """Points on the current maps' trajectories from the Ising axis.
+
+    Args:
+        rg: the maps (M models).
+        u: (M, K, 2) uniforms in [0, 1): the first places the start J0 in [low_0, high_0),
+            the second the number of steps t in 0 .. max_steps - 1.
+        low, high: (n,) the box; points leaving it are clamped to it, non-finite ones
+            restart on the axis.
+
+    Returns:
+        (M, K, n) the t-th iterate of (J0, 0, ..., 0), no gradient.
+    """
+    M, K, _ = u.shape
+    n = low.shape[0]
+    start = torch.zeros(M, K, n, dtype=low.dtype)
+    start[..., 0] = low[0] + (high[0] - low[0]) * u[..., 0].to(low.dtype)
+    steps = (u[..., 1] * max_steps).long().clamp(max=max_steps - 1)
+    J = start
+    with torch.no_grad():
+        for t in range(int(steps.max()) if steps.numel() else 0):
+            nxt = (J + rg.flow(J, create_graph=False)).detach()
+            nxt = torch.where(torch.isfinite(nxt).all(-1, keepdim=True), nxt, start)
+            J = torch.where((steps > t)[..., None], torch.maximum(torch.minimum(nxt, high), low), J)
+    return J
 
 
 def _draw(
@@ -193,6 +239,11 @@ class GroupTrainer:
         self.high = torch.as_tensor(high_np, dtype=self.dtype)
         J = _draw(torch.rand, (B, n), self.streams, "chains", torch.float64)
         self.J = (self.low + (self.high - self.low) * J.to(self.dtype)).contiguous()
+        self.rg = rg_map(self.model, p)
+        self.gauge = None
+        if p["gauge_fix"] != "none":
+            self.gauge = torch.as_tensor(self.rep.gauge_matrices(), dtype=self.dtype)
+            self.J = self._fold(self.J)
         if p["loss"] == "kl":
             self.kl, self.cd = exact_loss(self.rep, p["block"], dtype=self.dtype), None
         else:
@@ -206,10 +257,16 @@ class GroupTrainer:
         self.losses = np.empty((M, self.E))
         self.accept = np.zeros((M, self.E))
         self.n_free = round(p["hmc_uniform_fraction"] * B)
-        self.n_hmc = B - self.n_free
+        self.n_axis = min(round(p["axis_fraction"] * B), B - self.n_free)
+        self.n_fixed = self.n_free + self.n_axis
+        self.n_hmc = B - self.n_fixed
         self.eps = torch.full((M, 1, 1), p["hmc_step_size"], dtype=self.dtype)
         self.epoch = 0
         self.train_seconds = 0.0
+
+    def _fold(self, J: torch.Tensor) -> torch.Tensor:
+        """J folded into the gauge domain (unchanged without gauge fixing)."""
+        return J if self.gauge is None else canonicalise(J, self.gauge).contiguous()
 
     @property
     def done(self) -> bool:
@@ -225,16 +282,21 @@ class GroupTrainer:
         beta = beta_at(epoch, self.E, p["beta_final"], p["beta_schedule"], p["anneal_fraction"])
         if self.n_free:
             fresh = _draw(torch.rand, (self.n_free, n), streams, "chains", torch.float64)
+            fresh = self._fold(low + (high - low) * fresh.to(dtype))
+            self.J = torch.cat([fresh, self.J[:, self.n_free :]], dim=1)
+        if self.n_axis:
+            u = _draw(torch.rand, (self.n_axis, 2), streams, "chains", torch.float64)
+            on_axis = self._fold(axis_trajectories(self.rg, u, low, high, p["axis_steps"]))
             self.J = torch.cat(
-                [(low + (high - low) * fresh.to(dtype)), self.J[:, self.n_free :]], dim=1
+                [self.J[:, : self.n_free], on_axis, self.J[:, self.n_fixed :]], dim=1
             )
         if self.n_hmc:
-            potential = flow_potential(self.model, beta)
+            potential = flow_potential(self.rg, beta)
             for _ in range(p["hmc_transitions"]):
                 mom = _draw(torch.randn, (self.n_hmc, n), streams, "chains", dtype)
                 logu = _draw(torch.rand, (self.n_hmc,), streams, "chains", dtype)
                 J_hmc, acc = hmc_transition(
-                    self.J[:, self.n_free :],
+                    self.J[:, self.n_fixed :],
                     potential,
                     mom,
                     logu.log(),
@@ -243,7 +305,7 @@ class GroupTrainer:
                     low,
                     high,
                 )
-                self.J = torch.cat([self.J[:, : self.n_free], J_hmc], dim=1)
+                self.J = torch.cat([self.J[:, : self.n_fixed], self._fold(J_hmc)], dim=1)
                 rate = acc.to(torch.float64).mean(-1)
                 self.accept[:, epoch] += rate.numpy() / p["hmc_transitions"]
                 if p["hmc_target_acceptance"] > 0 and beta > 0:
@@ -311,7 +373,7 @@ class GroupTrainer:
         p, n, M = self.p, self.n, self.M
         low_np, high_np = self.low_np, self.high_np
         t1 = time.perf_counter()
-        model64 = copy.deepcopy(self.model).to(torch.float64)
+        model64 = rg_map(copy.deepcopy(self.model).to(torch.float64), p)
         crossing = {
             "n_grid": p["crossing_grid"],
             "n_steps": p["crossing_steps"],
@@ -332,7 +394,7 @@ class GroupTrainer:
         Jg[..., 0] = torch.as_tensor(grid)
         flow = model64.flow(Jg, create_graph=False).detach().numpy()
         t_analysis = time.perf_counter() - t1
-        weights = [t.detach().to(torch.float64).numpy() for t in model64.parameters()]
+        weights = [t.detach().to(torch.float64).numpy() for t in self.model.parameters()]
         out = []
         for m, (seed, s) in enumerate(zip(self.seeds, summaries, strict=True)):
             fp = np.array([q for q, _ in s.fixed_points]).reshape(-1, n)

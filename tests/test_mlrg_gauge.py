@@ -1,0 +1,135 @@
+"""Gauge fixing of the MLRG couplings and the axis-trajectory sampling of the trainer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rgpipe.learn.mlrg.critical import flow_and_jacobian
+from rgpipe.learn.mlrg.gauge import GaugeFixedMap, canonicalise
+from rgpipe.learn.mlrg.params import resolve_params
+from rgpipe.learn.mlrg.representation import representation
+from rgpipe.learn.mlrg.train import GroupTrainer, axis_trajectories
+
+torch.set_num_threads(1)
+
+
+def mats_of(spec: str) -> torch.Tensor:
+    return torch.as_tensor(representation(spec, "midpoint").gauge_matrices())
+
+
+@pytest.mark.parametrize("spec", ["A1+E", "2A1+E"])
+def test_every_gauge_copy_has_the_same_canonical_form(spec):
+    mats = mats_of(spec)
+    J = torch.randn(
+        6, 5, mats.shape[-1], dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    c = canonicalise(J, mats)
+    torch.testing.assert_close(canonicalise(c, mats), c, rtol=0, atol=0)
+    for A in mats:
+        torch.testing.assert_close(canonicalise(J @ A.T, mats), c, rtol=0, atol=1e-15)
+    # c is a member of the orbit of J
+    orbit = torch.einsum("gij,...j->...gi", mats, J)
+    gap = (orbit - c[..., None, :]).abs().amax(-1).amin(-1)
+    assert float(gap.max()) == 0.0
+
+
+def test_a1e_domain_is_the_orthant_of_the_independent_signs():
+    """A1+E: the signs of J0, J1, J2 are flipped independently (the other two follow), so the
+    lexicographic domain is J0, J1, J2 >= 0."""
+    mats = mats_of("A1+E")
+    J = torch.randn(2000, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    c = canonicalise(J, mats)
+    assert bool((c[:, :3] >= 0).all())
+    torch.testing.assert_close(c.abs()[:, :3], J.abs()[:, :3])
+
+
+class CopySwitchingMap:
+    """A 'network' whose map is the identity up to gauge: J' = A_g(J) J with the copy g
+    switching with the sign of J3 (the blend a network of the raw couplings may learn)."""
+
+    n_models, n = 1, 5
+
+    def __init__(self, mats: torch.Tensor) -> None:
+        self.a, self.b = mats[1], mats[5]
+
+    def flow(self, J, create_graph=True):
+        Jp = torch.where(J[..., 3:4] > 0, J @ self.a.T, J @ self.b.T)
+        return Jp - J
+
+
+def test_gauge_fixed_map_removes_the_copy_switching():
+    mats = mats_of("A1+E")
+    raw = CopySwitchingMap(mats)
+    fixed = GaugeFixedMap(raw, mats)
+    J = canonicalise(
+        torch.randn(1, 64, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3)),
+        mats,
+    )
+    assert float(raw.flow(J).abs().max()) > 0.1  # the raw map moves every point
+    torch.testing.assert_close(fixed.flow(J), torch.zeros_like(J), rtol=0, atol=1e-15)
+    _, jac = flow_and_jacobian(fixed, J)  # every point a fixed point, dJ'/dJ = 1
+    torch.testing.assert_close(jac, torch.zeros_like(jac), rtol=0, atol=1e-14)
+    out = J + fixed.flow(torch.randn_like(J))  # any input lands in the domain
+    torch.testing.assert_close(canonicalise(out, mats), out, rtol=0, atol=0)
+
+
+class ShiftMap:
+    n_models, n = 2, 3
+
+    def __init__(self, c: torch.Tensor) -> None:
+        self.c = c
+
+    def flow(self, J, create_graph=True):
+        return self.c.expand_as(J)
+
+
+def test_axis_trajectories_are_iterates_of_the_map():
+    c = torch.tensor([0.1, 0.05, -0.3], dtype=torch.float64)
+    low = torch.tensor([0.0, -1.0, -1.0], dtype=torch.float64)
+    high = torch.tensor([1.6, 1.0, 1.0], dtype=torch.float64)
+    u = torch.rand(2, 200, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    J = axis_trajectories(ShiftMap(c), u, low, high, max_steps=6)
+    t = torch.floor(u[..., 1] * 6)
+    start = low[0] + (high[0] - low[0]) * u[..., 0]
+    expect = torch.stack([start + 0.1 * t, 0.05 * t, torch.clamp(-0.3 * t, min=-1.0)], -1)
+    expect[..., 0] = torch.clamp(expect[..., 0], max=1.6)
+    torch.testing.assert_close(J, expect, rtol=0, atol=1e-12)
+    assert set(t.unique().tolist()) == set(range(6))
+
+
+SMALL = {
+    "representation": "A1+E",
+    "epochs": 6,
+    "batch": 8,
+    "hidden": [8],
+    "gauge_fix": "lexicographic",
+    "axis_fraction": 0.25,
+    "hmc_uniform_fraction": 0.25,
+}
+
+
+def test_gauge_fixed_training_keeps_its_chains_in_the_domain_and_resumes_exactly():
+    whole = GroupTrainer(SMALL, [0, 1])
+    part = GroupTrainer(SMALL, [0, 1])
+    for _ in range(3):
+        whole.step()
+        part.step()
+        torch.testing.assert_close(canonicalise(whole.J, whole.gauge), whole.J, rtol=0, atol=0)
+    again = GroupTrainer(SMALL, [0, 1])
+    again.load_state_dict(part.state_dict())
+    while not whole.done:
+        whole.step()
+        again.step()
+    torch.testing.assert_close(again.J, whole.J, rtol=0, atol=0)
+    for a, b in zip(again.model.parameters(), whole.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert np.array_equal(again.losses, whole.losses)
+
+
+def test_sampling_fractions_are_validated():
+    with pytest.raises(ValueError, match="exceed 1"):
+        resolve_params({"hmc_uniform_fraction": 0.6, "axis_fraction": 0.5})
+    with pytest.raises(ValueError, match="gauge_fix"):
+        resolve_params({"gauge_fix": "coulomb"})
