@@ -119,7 +119,7 @@ def test_training_on_a_cluster_learns_its_fixed_point():
 @pytest.mark.parametrize(
     ("params", "needle"),
     [
-        ({"block": "4x4", "representation": "A1+E"}, "too wide"),
+        ({"block": "5x5", "representation": "A1+E"}, "too wide"),
         ({"block": "4x2", "loss": "cd"}, "exact KL"),
         ({"block": "9x9"}, "too large"),
         ({"block": "40x1"}, "too large"),
@@ -138,4 +138,4 @@ def test_parse_block_and_loss_factory():
     assert isinstance(exact_loss(representation("A1"), "2x2"), ClusterKL)
     assert isinstance(exact_loss(representation("A1+E"), "plaquette"), ExactKL)
     with pytest.raises(ValueError, match="too wide"):
-        exact_loss(representation("A1+E"), "4x4")  # 8^4 transfer states
+        exact_loss(representation("A1+E"), "5x5")  # 8^6 boundary states

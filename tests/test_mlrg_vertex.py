@@ -1,4 +1,4 @@
-"""Clusters for every representation (rgpipe.learn.mlrg.vertex): the transfer-matrix
+"""Clusters for every representation (rgpipe.learn.mlrg.vertex): the node-by-node
 contraction against brute-force sums, the A1 sufficient-statistic KL and the plaquette KL."""
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ def test_gradients_and_hessians_through_the_contraction():
 def test_cluster_blocks_for_richer_representations_are_validated():
     assert isinstance(exact_loss(representation("A1+E"), "3x2"), VertexClusterKL)
     assert isinstance(exact_loss(representation("A1"), "3x2"), ClusterKL)
-    resolve_params({"representation": "A1+E", "block": "4x3"})
+    resolve_params({"representation": "A1+E", "block": "4x4"})  # 8^5 boundary states
     with pytest.raises(ValueError, match="too wide"):
-        resolve_params({"representation": "A1+E", "block": "4x4"})
+        resolve_params({"representation": "A1+E", "block": "5x5"})
     with pytest.raises(ValueError, match="too wide"):
         resolve_params({"representation": "2A1+E", "block": "3x3"})
     with pytest.raises(ValueError, match="exact KL"):

@@ -280,7 +280,7 @@ def exact_loss(
 ) -> ExactKL | ClusterKL | VertexClusterKL:
     """The exact-KL loss of a block choice: :class:`.exact_kl.ExactKL` for ``"plaquette"``;
     for a cluster :class:`ClusterKL` (A1, sufficient statistics) or, for every other
-    representation, :class:`.vertex.VertexClusterKL` (transfer-matrix contraction).
+    representation, :class:`.vertex.VertexClusterKL` (vertex-model contraction).
 
     All map couplings J, J' of shape (..., n) to KL divergences of shape (...).
 

@@ -61,7 +61,7 @@ HYPERPARAMETERS: tuple[HyperParameter, ...] = (
         (),
         "block pair compared by the loss: 'plaquette' (seed 002's square/cross blocks) or a "
         "cluster 'NxM' of N x M black plaquettes (e.g. 4x2; exact KL only; A1 up to 5 "
-        "plaquettes wide, A1+E 3, 2A1+E 2)",
+        "plaquettes wide, A1+E 4, 2A1+E 2)",
     ),
     HyperParameter("loss", "str", "kl", ("kl", "cd"), "exact KL by enumeration, or contrastive"),
     HyperParameter(
