@@ -159,11 +159,11 @@ def cluster_reference(rep: str, block: str, guess: np.ndarray) -> None:
     Js, M = opt.fixed_point(guess)
     lam = float(np.max(np.abs(np.linalg.eigvals(M))))
     nu = nu_of(lam)
-    jc = opt.axis_crossing(0.55, 1.1, tol=2e-4)
+    jc = opt.axis_crossing(0.55, 1.1, tol=1e-5)
     print(
         f"  optimal map {rep} on cluster {block}: J* = {np.round(Js, 4).tolist()}, lambda = "
-        f"{lam:.4f}, nu = {nu:.4f}, Ising-axis crossing J_c = {jc:.4f} "
-        f"({100 * (jc / J_C_EXACT - 1):+.2f}%) [{time.perf_counter() - t0:.0f} s]",
+        f"{lam:.4f}, nu = {nu:.4f}, Ising-axis crossing J_c = {jc:.5f} "
+        f"({100 * (jc / J_C_EXACT - 1):+.3f}%) [{time.perf_counter() - t0:.0f} s]",
         flush=True,
     )
 
