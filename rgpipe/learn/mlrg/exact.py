@@ -43,7 +43,8 @@ as auxiliary (hidden helper, vacancy-like) degrees of freedom that improve the o
 the Ising axis but move the critical surface.  Larger blocks change the picture: the A1
 scheme on clusters of black plaquettes (``OptimalMap("A1", block="4x2")``, :mod:`.clusters`)
 has J* = 0.76719 (+0.38 %), nu 1.118, on its way to -4.3 % for infinite clusters, and A1+E
-on clusters (:mod:`.vertex`) has nu within a few per cent of 1 (4x2: 0.997, J_c +1.36 %).
+on clusters (:mod:`.vertex`) has nu within a few per cent of 1 (4x2: 0.997, J_c +1.36 %;
+4x3: 0.948, J_c +0.302 %).
 """
 
 from __future__ import annotations
