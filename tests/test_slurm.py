@@ -141,16 +141,17 @@ def test_impossible_request_is_rejected_at_submission(slurm, tmp_path):
     assert not list(work.rglob("results/**/*.h5"))
 
 
-def rank_pids(pattern: str) -> list[int]:
-    """PIDs of the Python rank processes (not srun, not the job shell) of a training job."""
-    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+def rank_pids(out: str) -> list[int]:
+    """PIDs of the Python rank processes (not srun, not the job shell) of the training job
+    writing ``out`` (other training runs on the machine are not counted)."""
+    found = subprocess.run(["pgrep", "-f", out], capture_output=True, text=True).stdout
     pids = []
-    for pid in map(int, out.split()):
+    for pid in map(int, found.split()):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"python" in cmd[0] and b"rgpipe" in cmd and b"train" in cmd:
+        if b"python" in cmd[0] and b"rgpipe" in cmd and b"train" in cmd and out.encode() in cmd:
             pids.append(pid)
     return pids
 
@@ -182,14 +183,15 @@ def test_a_dying_rank_fails_the_job_promptly_and_the_retry_completes(slurm, tmp_
     while not list(ckpt.glob("group-*.pt")) and time.time() < deadline:
         assert proc.poll() is None, proc.stdout.read()[-4000:]
         time.sleep(0.5)
-    pids = rank_pids("rgpipe train mlrg")
+    target = "results/train/mlrg/long/all/seed~1.h5"
+    pids = rank_pids(target)
     assert len(pids) == 2, pids
     killed = time.time()
     os.kill(max(pids), signal.SIGKILL)
     # the surviving rank must be gone promptly (srun --kill-on-bad-exit)
-    while rank_pids("rgpipe train mlrg") == [min(pids)] and time.time() - killed < 60:
+    while rank_pids(target) == [min(pids)] and time.time() - killed < 60:
         time.sleep(0.2)
-    assert min(pids) not in rank_pids("rgpipe train mlrg"), "the other rank hangs"
+    assert min(pids) not in rank_pids(target), "the other rank hangs"
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-4000:]
     assert "Trying to restart job" in out, out[-4000:]
