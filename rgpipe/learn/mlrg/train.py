@@ -240,10 +240,8 @@ class GroupTrainer:
         J = _draw(torch.rand, (B, n), self.streams, "chains", torch.float64)
         self.J = (self.low + (self.high - self.low) * J.to(self.dtype)).contiguous()
         self.rg = rg_map(self.model, p)
-        self.gauge = None
-        if p["gauge_fix"] != "none":
-            self.gauge = torch.as_tensor(self.rep.gauge_matrices(), dtype=self.dtype)
-            self.J = self._fold(self.J)
+        self.gauge = self.rg.mats if isinstance(self.rg, GaugeFixedMap) else None
+        self.J = self._fold(self.J)
         if p["loss"] == "kl":
             self.kl, self.cd = exact_loss(self.rep, p["block"], dtype=self.dtype), None
         else:
