@@ -278,7 +278,7 @@ def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: st
     return msgs
 
 
-MLRG_LIST_VALUED = frozenset({"hidden", "j_range_ising", "j_range_other"})
+MLRG_LIST_VALUED = frozenset({"hidden", "j_range_ising", "j_range_other", "axis_range"})
 """MLRG hyper-parameters whose single value is a list (a list of lists sweeps them)."""
 
 

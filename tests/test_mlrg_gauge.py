@@ -99,6 +99,18 @@ def test_axis_trajectories_are_iterates_of_the_map():
     assert set(t.unique().tolist()) == set(range(6))
 
 
+def test_axis_trajectories_start_in_the_axis_range():
+    low = torch.tensor([0.0, -1.0, -1.0], dtype=torch.float64)
+    high = torch.tensor([1.6, 1.0, 1.0], dtype=torch.float64)
+    u = torch.rand(2, 400, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    u[..., 1] = 0.0  # zero steps: the starts themselves
+    zero = ShiftMap(torch.zeros(3, dtype=torch.float64))
+    J = axis_trajectories(zero, u, low, high, max_steps=4, start_range=(0.6, 0.9))
+    torch.testing.assert_close(J[..., 0], 0.6 + 0.3 * u[..., 0], rtol=0, atol=1e-15)
+    assert float(J[..., 0].min()) < 0.61 and float(J[..., 0].max()) > 0.89
+    assert not J[..., 1:].any()
+
+
 SMALL = {
     "representation": "A1+E",
     "epochs": 6,
@@ -133,6 +145,12 @@ def test_sampling_fractions_are_validated():
         resolve_params({"hmc_uniform_fraction": 0.6, "axis_fraction": 0.5})
     with pytest.raises(ValueError, match="gauge_fix"):
         resolve_params({"gauge_fix": "coulomb"})
+    assert resolve_params()["axis_range"] is None
+    assert resolve_params({"axis_range": [0.6, 0.9]})["axis_range"] == [0.6, 0.9]
+    with pytest.raises(ValueError, match=r"axis_range.*inside j_range_ising"):
+        resolve_params({"axis_range": [0.6, 1.7]})
+    with pytest.raises(ValueError, match=r"axis_range.*low < high"):
+        resolve_params({"axis_range": [0.9, 0.6]})
 
 
 def test_gauge_fixed_cluster_training_finds_the_canonical_critical_fixed_point():

@@ -204,7 +204,7 @@ def mlrg_flags(wildcards):
     """The job as `python -m rgpipe train mlrg` options (the seed is added by the rule)."""
     parts = []
     for key, value in mlrg_job(wildcards).items():
-        if key == "seed":
+        if key == "seed" or value is None:  # None: the option's own default (e.g. axis_range)
             continue
         flag = f"--{key.replace('_', '-')}"
         if isinstance(value, list):

@@ -23,7 +23,8 @@ class HyperParameter:
 
     Attributes:
         name: key in the params dictionary.
-        type: ``"str"``, ``"int"``, ``"float"``, ``"int_list"`` or ``"float_pair"``.
+        type: ``"str"``, ``"int"``, ``"float"``, ``"int_list"`` or ``"float_pair"`` (a
+            ``None`` default makes the pair optional).
         default: default value.
         allowed: a tuple of choices (str), or (min, max) bounds (inclusive; None = open).
         description: one line for help texts and schemas.
@@ -112,10 +113,18 @@ HYPERPARAMETERS: tuple[HyperParameter, ...] = (
         0.0,
         (0.0, 1.0),
         "fraction of the chains redrawn every epoch on the current map's trajectories from the "
-        "Ising axis (J0 uniform in j_range_ising, 0 .. axis_steps - 1 steps): trains the map "
+        "Ising axis (J0 uniform in axis_range, 0 .. axis_steps - 1 steps): trains the map "
         "where the J_c crossing follows it",
     ),
     HyperParameter("axis_steps", "int", 8, (1, None), "longest axis trajectory sampled (RG steps)"),
+    HyperParameter(
+        "axis_range",
+        "float_pair",
+        None,
+        (None, None),
+        "interval [low, high] of the starting J0 of the axis trajectories, inside "
+        "j_range_ising (null: all of j_range_ising); narrow it around a pilot's J_c",
+    ),
     HyperParameter(
         "gauge_fix",
         "str",
@@ -260,6 +269,8 @@ def _check(p: HyperParameter, value: Any) -> Any:
             out.append(int(v))
         return out
     if p.type == "float_pair":
+        if value is None and p.default is None:
+            return None
         if not isinstance(value, list | tuple) or len(value) != 2:
             raise bad("expected [low, high]")
         lo, hi = (float(v) for v in value)
@@ -307,6 +318,12 @@ def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
             f"mlrg parameters 'hmc_uniform_fraction' and 'axis_fraction': values "
             f"{out['hmc_uniform_fraction']!r} and {out['axis_fraction']!r} are invalid: "
             "together they exceed 1 (the fractions of the chains they redraw)"
+        )
+    axis, ising = out["axis_range"], out["j_range_ising"]
+    if axis is not None and not ising[0] <= axis[0] < axis[1] <= ising[1]:
+        raise ValueError(
+            f"mlrg parameter 'axis_range': value {axis!r} is invalid: it must lie inside "
+            f"j_range_ising {out['j_range_ising']!r}"
         )
     if out["target"] == "monotone" and out["activation"] not in SMOOTH_ACTIVATIONS:
         raise ValueError(

@@ -88,23 +88,27 @@ def axis_trajectories(
     low: torch.Tensor,
     high: torch.Tensor,
     max_steps: int,
+    start_range: tuple[float, float] | None = None,
 ) -> torch.Tensor:
     """Points on the current maps' trajectories from the Ising axis.
 
     Args:
         rg: the maps (M models).
-        u: (M, K, 2) uniforms in [0, 1): the first places the start J0 in [low_0, high_0),
-            the second the number of steps t in 0 .. max_steps - 1.
+        u: (M, K, 2) uniforms in [0, 1): the first places the start J0 in ``start_range``
+            (default [low_0, high_0)), the second the number of steps t in
+            0 .. max_steps - 1.
         low, high: (n,) the box; points leaving it are clamped to it, non-finite ones
             restart on the axis.
+        start_range: (a, b) interval of the starting J0 (coupling units).
 
     Returns:
         (M, K, n) the t-th iterate of (J0, 0, ..., 0), no gradient.
     """
     M, K, _ = u.shape
     n = low.shape[0]
+    a, b = (float(low[0]), float(high[0])) if start_range is None else start_range
     start = torch.zeros(M, K, n, dtype=low.dtype)
-    start[..., 0] = low[0] + (high[0] - low[0]) * u[..., 0].to(low.dtype)
+    start[..., 0] = a + (b - a) * u[..., 0].to(low.dtype)
     steps = (u[..., 1] * max_steps).long().clamp(max=max_steps - 1)
     J = start
     with torch.no_grad():
@@ -257,6 +261,7 @@ class GroupTrainer:
         self.n_free = round(p["hmc_uniform_fraction"] * B)
         self.n_axis = min(round(p["axis_fraction"] * B), B - self.n_free)
         self.n_fixed = self.n_free + self.n_axis
+        self.axis_range = p["axis_range"] or p["j_range_ising"]
         self.n_hmc = B - self.n_fixed
         self.eps = torch.full((M, 1, 1), p["hmc_step_size"], dtype=self.dtype)
         self.epoch = 0
@@ -284,7 +289,8 @@ class GroupTrainer:
             self.J = torch.cat([fresh, self.J[:, self.n_free :]], dim=1)
         if self.n_axis:
             u = _draw(torch.rand, (self.n_axis, 2), streams, "chains", torch.float64)
-            on_axis = self._fold(axis_trajectories(self.rg, u, low, high, p["axis_steps"]))
+            on_axis = axis_trajectories(self.rg, u, low, high, p["axis_steps"], self.axis_range)
+            on_axis = self._fold(on_axis)
             self.J = torch.cat(
                 [self.J[:, : self.n_free], on_axis, self.J[:, self.n_fixed :]], dim=1
             )
