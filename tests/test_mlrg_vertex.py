@@ -32,7 +32,9 @@ def brute_log_partition(log_phi: np.ndarray, nx: int, ny: int) -> float:
     return float(top + np.log(np.exp(total - top).sum()))
 
 
-@pytest.mark.parametrize("q, nx, ny", [(3, 2, 2), (2, 3, 2), (2, 2, 3), (2, 4, 1), (2, 1, 3)])
+@pytest.mark.parametrize(
+    "q, nx, ny", [(3, 2, 2), (2, 3, 2), (2, 2, 3), (2, 4, 1), (2, 1, 3), (3, 1, 1), (3, 3, 1)]
+)
 def test_contraction_matches_brute_force_for_asymmetric_weights(q, nx, ny):
     """Random node weights without any symmetry: every edge must be wired to the right
     neighbour in both directions (and for clusters contracted along either side)."""
