@@ -11,6 +11,7 @@ Usage (one thread; the figures depend on the machine load, which is printed)::
     python benchmarks/bench_mlrg.py --bulk 1,2,3,4,5      # its infinite-cluster limit
     python benchmarks/bench_mlrg.py --reps A1+E --blocks 2x2,3x2,4x2 --reference-only
     python benchmarks/bench_mlrg.py --reps A1 --losses cd --targets flow --set k_coarse=8
+    python benchmarks/bench_mlrg.py --kl-timing --reps A1+E --blocks plaquette,4x2,3x3,4x3
 
 Each configuration trains ``--seeds`` independently seeded models with
 :func:`rgpipe.learn.mlrg.train_ensemble` (vectorised ``models_per_batch`` at a time) and prints
@@ -279,6 +280,37 @@ def bulk_moment_check(js: list[float], L: int = 128, sweeps: int = 4000) -> None
             )
 
 
+def kl_timing(rep_name: str, blocks: list[str], pairs: int = 32, reps: int = 20) -> None:
+    """Wall time of the exact KL of ``pairs`` coupling pairs with its backward pass (float64
+    and float32, one thread), per block: the cost of one training batch's loss."""
+    from rgpipe.learn.mlrg.clusters import exact_loss
+    from rgpipe.learn.mlrg.representation import representation
+
+    rep = representation(rep_name, "midpoint")
+    gen = torch.Generator().manual_seed(0)
+    J = 0.4 * torch.randn(pairs, rep.n_couplings, generator=gen, dtype=torch.float64)
+    Jp0 = J + 0.1 * torch.randn(pairs, rep.n_couplings, generator=gen, dtype=torch.float64)
+    for block in blocks:
+        row = []
+        for dtype in (torch.float64, torch.float32):
+            kl = exact_loss(rep, block, dtype=dtype)
+            Jp = Jp0.to(dtype).clone().requires_grad_(True)
+
+            def once(kl=kl, Jp=Jp, dtype=dtype) -> None:
+                kl(J.to(dtype), Jp).sum().backward()
+
+            once()
+            t = time.perf_counter()
+            for _ in range(reps):
+                once()
+            row.append(1000 * (time.perf_counter() - t) / reps)
+        print(
+            f"  {rep_name} {block:9}: KL + backward of {pairs} pairs {row[0]:8.2f} ms (float64), "
+            f"{row[1]:8.2f} ms (float32)",
+            flush=True,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", default="A1,A1+E", help="comma-separated representations")
@@ -309,8 +341,18 @@ def main() -> None:
         help="comma-separated n: infinite-cluster limit of the A1 ladder from the clusters "
         "n x n .. (n+1) x (n+1) (only this is computed)",
     )
+    ap.add_argument(
+        "--kl-timing",
+        action="store_true",
+        help="only time the exact KL with its backward pass per representation and block",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.kl_timing:
+        print(f"exact-KL timing, torch {torch.__version__}, 1 thread, {load()}")
+        for rep in args.reps.split(","):
+            kl_timing(rep.strip(), [b.strip() for b in args.blocks.split(",")])
+        return
     if args.bulk:
         print(f"A1 bulk limit, exact J_c = {J_C_EXACT:.6f}, exact nu = 1")
         bulk([int(n) for n in args.bulk.split(",")])
