@@ -19,10 +19,12 @@ shared node table, so
     KL_total = <S_f, log phi_f - log phi_c> - log Z_f + log Z_c,   S_f = d log Z_f / d log phi_f
 
 is exact, differentiable in both couplings (Hessians by autograd), and costs about
-N m q^(m + 3) per evaluation (m the short side): A1+E (q = 8) 4x2 in 3 ms, 3x3 in 14 ms
-and 4x3 in 19 ms for 32 coupling pairs with the backward pass (building the q^m x q^m
-column transfer matrix instead, q^(2m + 2), took 8 ms, 1.1 s and 1.2 s); A1 reproduces the
-sufficient-statistic histograms of :mod:`.clusters`.
+(N - 2) m q^(m + 3) per evaluation (m the short side; the two border columns are cheap
+chains).  The KL of 32 A1+E (q = 8) coupling pairs with its backward pass, float64, one
+thread (``python benchmarks/bench_mlrg.py --kl-timing --reps A1+E --blocks 4x2,3x3,4x3``):
+4x2 16 ms, 3x3 17 ms, 4x3 30 ms (full border columns: 17, 35, 42 ms; the q^m x q^m column
+transfer matrix, q^(2m + 2) per column, took over a second on 3-wide clusters).  A1
+reproduces the sufficient-statistic histograms of :mod:`.clusters`.
 
 Exact-KL optimal maps of A1+E on clusters (``benchmarks/bench_mlrg.py --reps A1+E --blocks
 ... --reference-only``; J_c the Ising-axis crossing, nu from the critical fixed point's
