@@ -47,10 +47,11 @@ def test_commented_example_studies_of_the_default_config_are_valid():
     for line in text.splitlines():
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
-        body = stripped[2:] if stripped.startswith("# ") else None
-        if body is not None and (body.endswith(":") and " " not in body or body.startswith("  ")):
+        body = stripped[2:] if stripped.startswith("# ") else ""
+        heading = body.endswith(":") and " " not in body  # "# a1e_4x3:"
+        if heading or body.startswith("  "):  # "#   key: value"
             lines.append(indent + body)
-            found += body.endswith(":") and " " not in body
+            found += heading
         else:
             lines.append(line)
     assert found, "no commented example study in config.yaml"
