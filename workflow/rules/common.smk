@@ -223,12 +223,28 @@ def mlrg_launcher(wildcards, resources):
 
 
 def mlrg_runtime_min(wildcards):
-    """Generous wall time: 20 ms per model and epoch (A1 KL takes < 1 ms), more for larger
-    representations and the contrastive loss."""
+    """Generous wall time of one training job (:func:`rgpipe.learn.mlrg.cost.runtime_minutes`:
+    the loss's work per coupling pair for the representation, block and loss, times batch,
+    epochs and models)."""
+    from rgpipe.learn.mlrg.cost import runtime_minutes
+
     job = mlrg_job(wildcards)
-    weight = {"A1": 1, "A1+E": 30, "2A1+E": 120}.get(job["representation"], 300)
-    weight *= 15 if job["loss"] == "cd" else 1
-    return max(10, math.ceil(0.02 * weight * job["epochs"] * job["n_models"] / 60))
+    return runtime_minutes(mlrg_params(job), job["n_models"])
+
+
+def mlrg_mem_mb(wildcards):
+    """Memory of one rank (:func:`rgpipe.learn.mlrg.cost.memory_mb`, at least 3000 MB)."""
+    from rgpipe.learn.mlrg.cost import memory_mb
+
+    job = mlrg_job(wildcards)
+    return memory_mb(mlrg_params(job), job["n_models"])
+
+
+def mlrg_params(job):
+    """The resolved hyper-parameters of a validated job."""
+    from rgpipe.learn.mlrg.params import HYPERPARAMETERS, resolve_params
+
+    return resolve_params({hp.name: job[hp.name] for hp in HYPERPARAMETERS})
 
 
 def train_targets():

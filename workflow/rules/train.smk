@@ -20,7 +20,7 @@ rule train_mlrg:
     threads: 1
     resources:
         tasks=lambda wc, threads: threads,
-        mem_mb=3000,
+        mem_mb=mlrg_mem_mb,
         runtime=lambda wc: f"{mlrg_runtime_min(wc)}m",
     conda:
         ENV
