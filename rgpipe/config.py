@@ -33,8 +33,26 @@ def load_schema() -> dict[str, Any]:
     """Return the configuration JSON schema (parsed from the packaged YAML file)."""
     text = resources.files("rgpipe").joinpath("data/config.schema.yaml").read_text()
     schema = yaml.safe_load(text)
+    _add_mlrg_hyperparameters(schema["$defs"])
     Draft202012Validator.check_schema(schema)
     return schema
+
+
+def _add_mlrg_hyperparameters(defs: dict[str, Any]) -> None:
+    """Give ``mlrg_job``, ``mlrg_study`` (a value or a sweep list) and the study's ``points``
+    one property per entry of ``mlrg_hyperparameters``, a ``$ref`` to it, so that a
+    hyper-parameter is declared in one place of the schema file."""
+    job = defs["mlrg_job"]["properties"]
+    study = defs["mlrg_study"]["properties"]
+    point = study["points"]["items"]["properties"]
+    for name in defs["mlrg_hyperparameters"]["properties"]:
+        ref = {"$ref": f"#/$defs/mlrg_hyperparameters/properties/{name}"}
+        job[name] = dict(ref)
+        point[name] = dict(ref)
+        study[name] = {
+            "description": "A value, or a list of values to sweep.",
+            "anyOf": [dict(ref), {"type": "array", "minItems": 1, "items": dict(ref)}],
+        }
 
 
 def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -146,3 +146,25 @@ def test_hash_is_canonical():
     b = {"a": [0.1, 2], "b": 1}
     assert config_hash(a) == config_hash(b)
     assert config_hash(a) != config_hash({"a": [0.1, 3], "b": 1})
+
+
+def test_every_mlrg_hyperparameter_is_a_job_key_a_sweep_and_a_point_key():
+    """The schema file declares each hyper-parameter once; load_schema adds it to the job,
+    the study (value or sweep list) and the study's explicit points."""
+    from rgpipe.config import load_schema
+    from rgpipe.learn.mlrg.params import HYPERPARAMETERS
+
+    defs = load_schema()["$defs"]
+    study = defs["mlrg_study"]["properties"]
+    for hp in HYPERPARAMETERS:
+        ref = {"$ref": f"#/$defs/mlrg_hyperparameters/properties/{hp.name}"}
+        assert defs["mlrg_job"]["properties"][hp.name] == ref
+        assert study["points"]["items"]["properties"][hp.name] == ref
+        assert study[hp.name]["anyOf"][0] == ref
+    sweep = {"representation": "A1+E", "axis_range": [[0.6, 1.0], [0.5, 1.1]], "seeds": [0]}
+    cfg = validate_config({"train": {"mlrg": {"s": sweep}}})
+    assert cfg["train"]["mlrg"]["s"]["axis_range"] == [[0.6, 1.0], [0.5, 1.1]]
+    with pytest.raises(ConfigError, match=r"axis_range"):
+        validate_config({"train": {"mlrg": {"s": {"axis_range": [[0.6, "x"]]}}}})
+    with pytest.raises(ConfigError, match=r"axis_range"):
+        validate_job("mlrg_job", {"axis_range": "wide"})
