@@ -74,10 +74,11 @@ def check_width(q: int, nx: int, ny: int) -> None:
         )
 
 
-def _border_nodes(phi: torch.Tensor, m: int, free: int) -> list[torch.Tensor]:
+def _column_nodes(phi: torch.Tensor, m: int, free: int) -> list[torch.Tensor]:
     """The m node tables of one column, [west, south, east, north] with edge dimensions kept
     (size 1 where summed): the south edge of the first node and the north edge of the last
-    are free, and so is the ``free`` horizontal edge (-4 west, -2 east, 0 none)."""
+    are free, and so is the ``free`` horizontal edge (-4 west for the first column, -2 east
+    for the last, 0 none for the columns inside)."""
     nodes = []
     for b in range(m):
         node = phi.sum(free, keepdim=True) if free else phi
@@ -93,7 +94,7 @@ def _first_column(phi: torch.Tensor, m: int) -> torch.Tensor:
     """(..., q^m) weights of the east edges (e_0 most significant) of the first column, whose
     west edges are free: a chain along the column, q^(b+2) operations for node b."""
     lead = phi.shape[:-4]
-    nodes = _border_nodes(phi, m, free=-4)
+    nodes = _column_nodes(phi, m, free=-4)
     vec = nodes[0][..., 0, 0, :, :]  # (..., e_0, n_0)
     for node in nodes[1:]:
         vec = torch.einsum("...ls,...sen->...len", vec, node[..., 0, :, :, :])
@@ -106,7 +107,7 @@ def _last_column(vec: torch.Tensor, phi: torch.Tensor, m: int) -> torch.Tensor:
     west edges (w_0 most significant): absorbing node b sums w_b and the edge below it, so the
     state shrinks by q per node."""
     lead, q = phi.shape[:-4], phi.shape[-1]
-    nodes = _border_nodes(phi, m, free=-2)
+    nodes = _column_nodes(phi, m, free=-2)
     state = vec.reshape(*lead, q, q ** (m - 1), 1)  # (w_b, remaining west edges, edge below)
     for b, node in enumerate(nodes):
         out = torch.einsum("...wrs,...wsn->...rn", state, node[..., 0, :])
@@ -144,7 +145,7 @@ def log_partition(log_phi: torch.Tensor, nx: int, ny: int) -> torch.Tensor:
     vec = _first_column(phi, m)  # (..., q^m)
     if nx == 1:
         return log_z + vec.sum(-1).log()
-    nodes = _border_nodes(phi, m, free=0)
+    nodes = _column_nodes(phi, m, free=0)
     for _ in range(nx - 2):
         norm = vec.sum(-1, keepdim=True)
         log_z = log_z + norm[..., 0].log()
