@@ -313,16 +313,13 @@ def _mlrg_study_errors(study: Mapping[str, Any], where: str) -> list[str]:
         job = {k: v for k, v in point.params.items() if k != "seeds"}
         try:
             checked = validate_job("mlrg_job", job)
-            from rgpipe.learn.mlrg.params import resolve_params
+            from rgpipe.learn.mlrg.params import job_params
 
-            resolve_params({k: v for k, v in checked.items() if k not in _MLRG_JOB_KEYS})
+            job_params(checked)
         except (ConfigError, ValueError) as exc:
             detail = str(exc).replace("invalid mlrg job:\n  ", "").replace("\n  ", "; ")
             msgs.append(f"config key '{where}' at {point.path}: {detail}")
     return msgs
-
-
-_MLRG_JOB_KEYS = ("seed", "n_models", "mode")
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:

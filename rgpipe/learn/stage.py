@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def mlrg_job_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The validated ``mlrg_job`` slice of the options (raises ConfigError)."""
-    from rgpipe.learn.mlrg.params import HYPERPARAMETERS, resolve_params
+    from rgpipe.learn.mlrg.params import HYPERPARAMETERS, job_params
 
     job: dict[str, Any] = {}
     for key in ("seed", "n_models", "mode"):
@@ -65,7 +65,7 @@ def mlrg_job_from_args(args: argparse.Namespace) -> dict[str, Any]:
             job[hp.name] = list(value) if isinstance(value, list) else value
     job = validate_job("mlrg_job", job)
     try:
-        resolve_params({h.name: job[h.name] for h in HYPERPARAMETERS})
+        job_params(job)
     except ValueError as exc:
         raise ConfigError(f"invalid mlrg job:\n  {exc}") from None
     return job

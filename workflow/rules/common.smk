@@ -227,24 +227,19 @@ def mlrg_runtime_min(wildcards):
     the loss's work per coupling pair for the representation, block and loss, times batch,
     epochs and models)."""
     from rgpipe.learn.mlrg.cost import runtime_minutes
+    from rgpipe.learn.mlrg.params import job_params
 
     job = mlrg_job(wildcards)
-    return runtime_minutes(mlrg_params(job), job["n_models"])
+    return runtime_minutes(job_params(job), job["n_models"])
 
 
 def mlrg_mem_mb(wildcards):
     """Memory of one rank (:func:`rgpipe.learn.mlrg.cost.memory_mb`, at least 3000 MB)."""
     from rgpipe.learn.mlrg.cost import memory_mb
+    from rgpipe.learn.mlrg.params import job_params
 
     job = mlrg_job(wildcards)
-    return memory_mb(mlrg_params(job), job["n_models"])
-
-
-def mlrg_params(job):
-    """The resolved hyper-parameters of a validated job."""
-    from rgpipe.learn.mlrg.params import HYPERPARAMETERS, resolve_params
-
-    return resolve_params({hp.name: job[hp.name] for hp in HYPERPARAMETERS})
+    return memory_mb(job_params(job), job["n_models"])
 
 
 def train_targets():

@@ -23,7 +23,7 @@ from typing import Any
 from rgpipe.config import config_hash
 from rgpipe.learn.checkpoint import Checkpointer
 from rgpipe.learn.mlrg.ensemble import max_models_per_batch, write_result
-from rgpipe.learn.mlrg.params import HYPERPARAMETERS, resolve_params
+from rgpipe.learn.mlrg.params import job_params
 from rgpipe.learn.mlrg.train import GroupTrainer
 from rgpipe.parallel import (
     World,
@@ -36,7 +36,6 @@ from rgpipe.parallel import (
 from rgpipe.progress import Progress
 
 log = logging.getLogger("rgpipe")
-PARAM_NAMES = tuple(p.name for p in HYPERPARAMETERS)
 
 
 def seed_list(job: dict[str, Any]) -> list[int]:
@@ -108,7 +107,7 @@ def run_job(
         Preempted: after a signal-triggered checkpoint (exit status 75: retry).
     """
     out = Path(out)
-    params = resolve_params({k: job[k] for k in PARAM_NAMES if k in job})
+    params = job_params(job)
     seeds = seed_list(job)
     groups = seed_groups(params, seeds)
     ddp = job["mode"] == "ddp"

@@ -280,6 +280,12 @@ def _check(p: HyperParameter, value: Any) -> Any:
     raise AssertionError(p.type)
 
 
+def job_params(job: dict[str, Any]) -> dict[str, Any]:
+    """The resolved hyper-parameters of an ``mlrg_job`` (its other keys, seed, n_models and
+    mode, dropped); raises ValueError like :func:`resolve_params`."""
+    return resolve_params({k: v for k, v in job.items() if k in _BY_NAME})
+
+
 def resolve_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Defaults filled in and every value validated.
 
