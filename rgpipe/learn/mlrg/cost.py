@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rgpipe.learn.mlrg.clusters import PLAQUETTE, parse_block
+from rgpipe.learn.mlrg.clusters import parse_block
 from rgpipe.learn.mlrg.ensemble import max_models_per_batch
 from rgpipe.learn.mlrg.representation import representation
 
@@ -37,7 +37,7 @@ def pair_seconds(params: dict[str, Any]) -> float:
     """Estimated wall time (s, one thread) of the loss and its gradient for one coupling pair
     (resolved hyper-parameters)."""
     q = _site_states(params)
-    shape = None if params["block"] == PLAQUETTE else parse_block(params["block"])
+    shape = parse_block(params["block"])  # None for the plaquette
     if shape is None:
         seconds = 3e-5 + 3e-8 * q**4  # A1 9e-6, A1+E 8e-5, 2A1+E 6e-4 measured
     elif q == 2:
@@ -55,7 +55,7 @@ def pair_bytes(params: dict[str, Any]) -> float:
     """Estimated memory (bytes) the loss keeps per coupling pair for its backward pass."""
     q = _site_states(params)
     word = 4 if params["dtype"] == "float32" else 8
-    shape = None if params["block"] == PLAQUETTE else parse_block(params["block"])
+    shape = parse_block(params["block"])  # None for the plaquette
     if shape is None or q == 2:
         return 2 * word * q**4  # 2A1+E plaquette, float64: 0.84 MB measured
     nx, m = max(shape), min(shape)

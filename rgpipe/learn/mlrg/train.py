@@ -261,7 +261,6 @@ class GroupTrainer:
         self.n_free = round(p["hmc_uniform_fraction"] * B)
         self.n_axis = min(round(p["axis_fraction"] * B), B - self.n_free)
         self.n_fixed = self.n_free + self.n_axis
-        self.axis_range = p["axis_range"] or p["j_range_ising"]
         self.n_hmc = B - self.n_fixed
         self.eps = torch.full((M, 1, 1), p["hmc_step_size"], dtype=self.dtype)
         self.epoch = 0
@@ -289,7 +288,7 @@ class GroupTrainer:
             self.J = torch.cat([fresh, self.J[:, self.n_free :]], dim=1)
         if self.n_axis:
             u = _draw(torch.rand, (self.n_axis, 2), streams, "chains", torch.float64)
-            on_axis = axis_trajectories(self.rg, u, low, high, p["axis_steps"], self.axis_range)
+            on_axis = axis_trajectories(self.rg, u, low, high, p["axis_steps"], p["axis_range"])
             on_axis = self._fold(on_axis)
             self.J = torch.cat(
                 [self.J[:, : self.n_free], on_axis, self.J[:, self.n_fixed :]], dim=1
