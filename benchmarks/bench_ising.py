@@ -20,7 +20,6 @@ import time
 import numba
 import numpy as np
 
-from rgpipe.analysis.stats import gamma_method
 from rgpipe.mc.ising_samplers import (
     LocalMetropolis,
     MultispinMetropolis,
@@ -31,6 +30,7 @@ from rgpipe.mc.ising_samplers import (
 from rgpipe.mc.rng import stream_states
 from rgpipe.physics.ising_exact import K_C_SQUARE
 from rgpipe.physics.lattice import square
+from rgpipe.stats import gamma_method
 
 SAMPLERS = {
     "metropolis multispin": MultispinMetropolis,

@@ -20,8 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
+
+
+def _is_strict_integer(_checker: Any, instance: Any) -> bool:
+    """JSON Schema's ``integer`` admits 20000.0; a config integer must be written as one."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
+)
+"""Draft 2020-12 validation in which a whole-number float is not an integer."""
 
 
 class ConfigError(ValueError):
@@ -97,11 +109,13 @@ def _path_str(path: Iterator[Any] | Any) -> str:
     return out or "<root>"
 
 
-def _format_error(err: ValidationError, what: str) -> str:
-    """One readable line naming the offending key and value."""
+def _format_error(err: ValidationError, what: str, root: Mapping[str, Any] | None = None) -> str:
+    """One readable line naming the offending key and value (``root``: the schema whose
+    ``$defs`` local references point into; default the configuration schema)."""
     where = _path_str(err.absolute_path)
     if err.validator == "additionalProperties":
-        allowed = sorted(_resolve(err.schema, load_schema()).get("properties", {}))
+        root = load_schema() if root is None else root
+        allowed = sorted(_resolve(err.schema, root).get("properties", {}))
         extra = sorted(set(err.instance) - set(allowed))
         keys = ", ".join(f"{where}.{k}" if where != "<root>" else k for k in extra)
         return f"{what} {keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
@@ -139,9 +153,9 @@ def _schema_errors(instance: Any, schema: Mapping[str, Any], what: str) -> list[
     root = load_schema()
     full = dict(schema)
     full.setdefault("$defs", root["$defs"])
-    validator = Draft202012Validator(full)
+    validator = StrictValidator(full)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
-    msgs = [_format_error(e, what) for e in errors]
+    msgs = [_format_error(e, what, full) for e in errors]
     msgs += [
         f"{what} '{_path_str(p)}': value {v!r} is invalid: numbers must be finite"
         for p, v in _nonfinite(instance)
@@ -368,7 +382,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML configuration file and validate it (defaults filled)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = read_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if raw is None:
@@ -379,6 +393,59 @@ def load_config(path: str | Path) -> dict[str, Any]:
         return validate_config(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def check_job(job: Mapping[str, Any], schema: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """Validate one job against a self-contained schema (its own ``$defs``), fill defaults.
+
+    Args:
+        job: the options given (flat mapping).
+        schema: a JSON schema generated from a :mod:`rgpipe.spec` declaration.
+        kind: what the job is, for the message (e.g. ``mlrg job``).
+
+    Raises:
+        ConfigError: ``invalid <kind>:`` and one line per problem naming the option.
+    """
+    cfg = copy.deepcopy(dict(job))
+    validator = StrictValidator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
+    msgs = [_format_error(e, "option", schema) for e in errors]
+    msgs += [
+        f"option '{_path_str(p)}': value {v!r} is invalid: numbers must be finite"
+        for p, v in _nonfinite(cfg)
+    ]
+    if msgs:
+        raise ConfigError(f"invalid {kind}:\n  " + "\n  ".join(msgs))
+    _fill_defaults(cfg, schema, schema)
+    return cfg
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key given twice in one mapping."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r} (first given at line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping_plain(node, deep)
+
+
+_UniqueKeyLoader.construct_mapping_plain = yaml.SafeLoader.construct_mapping  # type: ignore[attr-defined]
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML text safely; a duplicate key in a mapping is an error (yaml.YAMLError)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
 def canonical_json(obj: Any) -> str:

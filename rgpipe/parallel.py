@@ -135,15 +135,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def pick_device(world: World, device: str = "auto"):
-    """torch device of this rank: ``cuda:<local_rank mod #gpus>`` if CUDA, else CPU."""
-    import torch
+def rank_device(world: World, device: str = "auto"):
+    """torch device of this rank (:func:`rgpipe.runtime.pick_device` with its local rank)."""
+    from rgpipe.runtime import pick_device
 
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", world.local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    return torch.device(device)
+    return pick_device(device, world.local_rank)
 
 
 def init_torch_distributed(world: World, device=None, timeout_s: float = 300.0) -> str:
@@ -156,7 +152,7 @@ def init_torch_distributed(world: World, device=None, timeout_s: float = 300.0) 
     import torch
     import torch.distributed as dist
 
-    device = device if device is not None else pick_device(world)
+    device = device if device is not None else rank_device(world)
     backend = "nccl" if torch.device(device).type == "cuda" else "gloo"
     timeout = datetime.timedelta(seconds=timeout_s)
     if world.launcher == "torchrun":

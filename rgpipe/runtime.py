@@ -37,6 +37,31 @@ def apply_torch_threads() -> None:
     torch.set_num_threads(THREADS)
 
 
+def pick_device(device: str = "auto", local_rank: int = 0):
+    """The torch device to compute on.
+
+    ``auto`` gives ``cuda:<local_rank mod #gpus>`` when CUDA is visible (one GPU per rank
+    on a node), else the CPU; any other string is taken as a torch device name
+    (``cpu``, ``cuda``, ``cuda:1``).
+
+    Raises:
+        ValueError: a name torch does not know, or a CUDA device when none is visible.
+    """
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown torch device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but no CUDA device is visible")
+    return dev
+
+
 def rerun_command(argv: list[str] | None = None) -> str:
     """The shell command that reruns this stage by hand, exactly."""
     args = sys.argv[1:] if argv is None else argv

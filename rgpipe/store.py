@@ -40,9 +40,9 @@ import h5py
 import numpy as np
 
 from rgpipe import __version__
-from rgpipe.analysis.stats import Stats
 from rgpipe.config import canonical_json, config_hash
 from rgpipe.runtime import PROCESS_START, rerun_command
+from rgpipe.stats import Stats
 
 SCHEMA_VERSION = 1
 """Version of the file layout; bumped on any incompatible change."""

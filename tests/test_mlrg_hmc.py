@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rgpipe.analysis.stats import gamma_method
 from rgpipe.learn.mlrg.hmc import adapt_step_size, beta_at, hmc_transition, reflect
+from rgpipe.stats import gamma_method
 
 torch.set_num_threads(1)
 

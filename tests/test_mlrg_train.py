@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from rgpipe.analysis.stats import gamma_method
 from rgpipe.learn.mlrg.blocks import all_configurations
 from rgpipe.learn.mlrg.contrastive import ContrastiveLoss
 from rgpipe.learn.mlrg.critical import (
@@ -29,6 +28,7 @@ from rgpipe.learn.mlrg.networks import RGModel
 from rgpipe.learn.mlrg.params import HYPERPARAMETERS, default_params, resolve_params
 from rgpipe.learn.mlrg.representation import representation
 from rgpipe.learn.mlrg.train import model_from_weights, seed_streams, train_group
+from rgpipe.stats import gamma_method
 from rgpipe.store import open_result, read_stats
 
 torch.set_num_threads(1)

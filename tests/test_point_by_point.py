@@ -4,10 +4,10 @@ one call with every point: each point is its own chain with its own random strea
 import numpy as np
 import pytest
 
-from rgpipe.analysis.stats import Stats
 from rgpipe.mc.output import run_point_by_point
 from rgpipe.mc.phi4 import run_phi4
 from rgpipe.mc.xy import run_xy
+from rgpipe.stats import Stats
 
 
 def assert_same(a, b, path=""):

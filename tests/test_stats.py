@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from rgpipe.analysis.stats import autocovariance, derived, gamma_method
+from rgpipe.stats import autocovariance, derived, gamma_method
 
 
 def ar1(rng: np.random.Generator, rho: float, n: int, size: int = 1) -> np.ndarray:

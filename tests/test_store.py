@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from rgpipe.analysis.stats import Stats
+from rgpipe.stats import Stats
 from rgpipe.store import (
     SCHEMA_VERSION,
     StoreError,

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from rgpipe.analysis.reweighting import Reweighter, build_histograms, solve
-from rgpipe.analysis.stats import gamma_method
+from rgpipe.stats import gamma_method
 
 
 @dataclass

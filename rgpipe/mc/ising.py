@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.analysis.stats import Stats, derived, gamma_method
 from rgpipe.mc.ising_samplers import Wolff, make_sampler
 from rgpipe.mc.output import MCResult
 from rgpipe.mc.rng import stream_key, stream_states
 from rgpipe.physics.lattice import make_lattice
 from rgpipe.progress import Progress
+from rgpipe.stats import Stats, derived, gamma_method
 
 META = {
     "energy": ("J", "energy per spin, -(1/N) sum_bonds s_i s_j"),

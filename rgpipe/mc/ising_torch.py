@@ -12,16 +12,9 @@ import numpy as np
 import torch
 
 from rgpipe.physics.lattice import Lattice
-from rgpipe.runtime import apply_torch_threads
+from rgpipe.runtime import apply_torch_threads, pick_device
 
 apply_torch_threads()
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` -> the first CUDA device if one is visible, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class TorchCheckerboard:

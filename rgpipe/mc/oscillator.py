@@ -43,7 +43,6 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from rgpipe.analysis.stats import Stats, gamma_method
 from rgpipe.mc.rng import next_double, stream_key, stream_states
 from rgpipe.physics.oscillator import (
     Potential,
@@ -56,6 +55,7 @@ from rgpipe.physics.oscillator import (
     well_frequency,
 )
 from rgpipe.physics.oscillator_exact import gap_fit_window
+from rgpipe.stats import Stats, gamma_method
 
 SCALARS = ("x", "x2", "x4", "energy", "energy_thermo")
 """Per-measurement scalar observables, in the column order of the kernel output."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.analysis.stats import Stats
 from rgpipe.mc.output import MCResult
+from rgpipe.stats import Stats
 
 META = {
     "a": ("1/energy", "lattice spacing a = beta / n_tau"),

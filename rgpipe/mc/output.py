@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.analysis.stats import Stats
+from rgpipe.stats import Stats
 from rgpipe.store import create_result, write_stats
 
 

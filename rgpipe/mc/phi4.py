@@ -61,7 +61,6 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from rgpipe.analysis.stats import Stats
 from rgpipe.mc.rng import next_below, next_double, stream_key, stream_states
 from rgpipe.physics.lattice import square
 from rgpipe.physics.phi4 import (
@@ -73,6 +72,7 @@ from rgpipe.physics.phi4 import (
     lattice_from_continuum,
     parameter_problems,
 )
+from rgpipe.stats import Stats
 
 UPDATES = ("combined", "metropolis", "overrelaxation", "wolff")
 """Accepted values of the job key ``update``."""

@@ -37,9 +37,9 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from rgpipe.analysis.stats import Stats, derived, gamma_method
 from rgpipe.mc.rng import next_below, next_double, stream_key, stream_states
 from rgpipe.physics.lattice import square
+from rgpipe.stats import Stats, derived, gamma_method
 
 TWO_PI = 2.0 * np.pi
 

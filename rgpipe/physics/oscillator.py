@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from rgpipe.analysis.stats import Stats, derived, gamma_method
+from rgpipe.stats import Stats, derived, gamma_method
 
 # --------------------------------------------------------------------------- potentials
 
@@ -303,7 +303,7 @@ def fit_cosh_gap(
 
     Maximises R(dE) = (sum w C f)^2 / sum w f^2, f = cosh(dE (tau - beta/2)), on a grid,
     then solves dR/dE = 0 to machine precision (brentq), so the result is a smooth
-    function of ``c`` (as :func:`rgpipe.analysis.stats.derived` needs).
+    function of ``c`` (as :func:`rgpipe.stats.derived` needs).
 
     Args:
         c: correlator values at the times ``tau`` (same shape (T,), T >= 2).

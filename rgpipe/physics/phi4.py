@@ -50,7 +50,7 @@ import math
 
 import numpy as np
 
-from rgpipe.analysis.stats import Stats, derived, gamma_method
+from rgpipe.stats import Stats, derived, gamma_method
 
 DIM = 2
 """Space dimension of the lattice (the square lattice of rgpipe.physics.lattice)."""

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rgpipe.analysis.stats import Stats
 from rgpipe.learn.mlrg.critical import analyse
 from rgpipe.learn.mlrg.ensemble import _DEFINITIONS, seed_statistics
 from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.representation import representation
 from rgpipe.learn.mlrg.train import box, model_from_weights, rg_map, seed_streams
+from rgpipe.stats import Stats
 from rgpipe.store import create_result, open_result, write_stats
 
 ANALYSIS_KEYS = ("root_starts", "root_tol", "crossing_steps", "crossing_escape", "crossing_grid")

@@ -35,12 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.analysis.stats import Stats
 from rgpipe.learn.mlrg.clusters import PLAQUETTE
 from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.representation import representation
 from rgpipe.learn.mlrg.train import train_group
+from rgpipe.stats import Stats
 
 STAGE = "train_mlrg"
 """Stage name written to the result file."""
