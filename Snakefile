@@ -22,6 +22,6 @@ rule all:
     input:
         mc_targets(),
         critical_targets(),
-        flow_critical_targets(),
+        learned_targets(),
         AGGREGATE_OUTPUTS.values(),
     default_target: True

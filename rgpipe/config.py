@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
+
+from rgpipe.spec import MAX_SEED
 
 
 def _is_strict_integer(_checker: Any, instance: Any) -> bool:
@@ -45,25 +48,28 @@ def load_schema() -> dict[str, Any]:
     """Return the configuration JSON schema (parsed from the packaged YAML file)."""
     text = resources.files("rgpipe").joinpath("data/config.schema.yaml").read_text()
     schema = yaml.safe_load(text)
-    _add_mlrg_hyperparameters(schema["$defs"])
+    _add_families(schema)
     Draft202012Validator.check_schema(schema)
     return schema
 
 
-def _add_mlrg_hyperparameters(defs: dict[str, Any]) -> None:
-    """Give ``mlrg_job``, ``mlrg_study`` (a value or a sweep list) and the study's ``points``
-    one property per entry of ``mlrg_hyperparameters``, a ``$ref`` to it, so that a
-    hyper-parameter is declared in one place of the schema file."""
-    job = defs["mlrg_job"]["properties"]
-    study = defs["mlrg_study"]["properties"]
-    point = study["points"]["items"]["properties"]
-    for name in defs["mlrg_hyperparameters"]["properties"]:
-        ref = {"$ref": f"#/$defs/mlrg_hyperparameters/properties/{name}"}
-        job[name] = dict(ref)
-        point[name] = dict(ref)
-        study[name] = {
-            "description": "A value, or a list of values to sweep.",
-            "anyOf": [dict(ref), {"type": "array", "minItems": 1, "items": dict(ref)}],
+def _add_families(schema: dict[str, Any]) -> None:
+    """Give ``train`` one entry per registered learned-method family: its studies
+    (``$defs/<family>_study``) and its job slice (``$defs/<family>_job``), both generated
+    from the family's parameter declarations (:mod:`rgpipe.learn.jobs`)."""
+    from rgpipe.learn import registry
+    from rgpipe.learn.jobs import job_schema, study_schema
+
+    train = schema["properties"]["train"]["properties"]
+    for name, family in registry.families().items():
+        schema["$defs"][f"{name}_study"] = study_schema(family)
+        schema["$defs"][f"{name}_job"] = job_schema(family)
+        train[name] = {
+            "type": "object",
+            "description": f"Named {name} studies: {family.title}.",
+            "default": {},
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+            "additionalProperties": {"$ref": f"#/$defs/{name}_study"},
         }
 
 
@@ -310,29 +316,109 @@ def _ensemble_errors(system: str, entry: Mapping[str, Any], where: str, what: st
     return msgs
 
 
-MLRG_LIST_VALUED = frozenset({"hidden", "j_range_ising", "j_range_other", "axis_range"})
-"""MLRG hyper-parameters whose single value is a list (a list of lists sweeps them)."""
+def _is_sweep(key: str, value: Any, listed: frozenset[str]) -> bool:
+    """A list is a sweep, except for a list-valued key, where a list of lists is."""
+    if not isinstance(value, list):
+        return False
+    return key not in listed or (bool(value) and all(isinstance(v, list) for v in value))
 
 
-def _mlrg_study_errors(study: Mapping[str, Any], where: str) -> list[str]:
-    """Every job of an MLRG study (each point of its sweep) must be a valid job."""
+def _study_errors(family: Any, study: Mapping[str, Any], where: str, cfg: Any) -> list[str]:
+    """Every job of a study (each point of its sweep and each base seed) must be a valid,
+    distinct job: values normalised before the expansion (``1`` and ``1.0`` are one learning
+    rate), seed ranges of one study disjoint, the data source an MC ensemble that stores
+    configurations."""
+    from rgpipe.learn.jobs import job_params, normalise, study_list_valued, validate
     from rgpipe.sweeps import expand
 
+    by_name = {p.name: p for p in job_params(family)}
+    listed = study_list_valued(family)
+    fixed = {"seeds", "data"}
+    norm = {}
+    for key, value in study.items():
+        p = by_name.get(key)
+        if p is None:
+            norm[key] = value
+        elif key == "points":
+            norm[key] = value
+        elif isinstance(value, list) and (
+            key not in listed or (value and isinstance(value[0], list))
+        ):
+            norm[key] = [normalise(p, v) for v in value]
+        else:
+            norm[key] = normalise(p, value)
+    if "points" in study:
+        norm["points"] = [
+            {k: normalise(by_name[k], v) if k in by_name else v for k, v in pt.items()}
+            for pt in study["points"]
+        ]
+    for key, value in norm.items():
+        sweep = isinstance(value, list) and key in by_name and key not in fixed
+        sweep = sweep and (key not in listed or (bool(value) and isinstance(value[0], list)))
+        if sweep and len({canonical_json(v) for v in value}) < len(value):
+            return [
+                f"config key '{where}.{key}': value {study[key]!r} is invalid: it lists one "
+                "value twice (after normalisation), which would train the same job twice"
+            ]
     try:
-        points = expand(study, MLRG_LIST_VALUED, fixed={"seeds"})
+        points = expand(norm, listed, fixed=fixed)
     except ValueError as exc:
         return [f"config key '{where}': {exc}"]
     msgs = []
     for point in points:
-        job = {k: v for k, v in point.params.items() if k != "seeds"}
+        job = {k: v for k, v in point.params.items() if k not in fixed}
         try:
-            checked = validate_job("mlrg_job", job)
-            from rgpipe.learn.mlrg.params import job_params
-
-            job_params(checked)
-        except (ConfigError, ValueError) as exc:
-            detail = str(exc).replace("invalid mlrg job:\n  ", "").replace("\n  ", "; ")
+            checked = validate(family, job, what="config key")
+        except ConfigError as exc:
+            detail = str(exc).split(":\n  ", 1)[-1].replace("\n  ", "; ")
             msgs.append(f"config key '{where}' at {point.path}: {detail}")
+            continue
+        seeds = sorted(norm.get("seeds", [0]))
+        n = checked["n_models"]
+        if seeds[-1] + n - 1 > MAX_SEED:
+            msgs.append(
+                f"config key '{where}.seeds': value {seeds[-1]} is invalid at {point.path}: "
+                f"with n_models {n} the last model seed exceeds {MAX_SEED} (int64)"
+            )
+        for a, b in itertools.pairwise(seeds):
+            if b < a + n:
+                msgs.append(
+                    f"config key '{where}.seeds': value {seeds!r} is invalid at {point.path}: "
+                    f"with n_models {n} the base seeds {a} and {b} train models "
+                    f"{b}..{min(a + n, b + n) - 1} twice (keep base seeds >= n_models apart)"
+                )
+                break
+    if family.data is not None:
+        msgs += _data_source_errors(study.get("data", {}), f"{where}.data", cfg)
+    return msgs
+
+
+def _data_source_errors(source: Mapping[str, Any], where: str, cfg: Any) -> list[str]:
+    """The Monte Carlo ensemble a study learns from must exist and store configurations."""
+    system, name = source.get("system"), source.get("ensemble")
+    ens = cfg.get("mc", {}).get(system, {}).get(name)
+    if ens is None:
+        return [
+            f"config key '{where}.ensemble': value {name!r} is invalid: no ensemble "
+            f"mc.{system}.{name} in the configuration"
+        ]
+    msgs = []
+    sizes = ens.get("sizes", ens.get("n_tau", []))
+    if source.get("size") not in sizes:
+        msgs.append(
+            f"config key '{where}.size': value {source.get('size')!r} is invalid: "
+            f"mc.{system}.{name} has sizes {sizes}"
+        )
+    if source.get("seed", 1) not in ens.get("seeds", [0]):
+        msgs.append(
+            f"config key '{where}.seed': value {source.get('seed', 1)!r} is invalid: "
+            f"mc.{system}.{name} has seeds {ens.get('seeds', [0])}"
+        )
+    if not ens.get("configurations", 0):
+        msgs.append(
+            f"config key '{where}': mc.{system}.{name} stores no configurations "
+            "(set its `configurations` > 0)"
+        )
     return msgs
 
 
@@ -350,8 +436,12 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         for system, ensembles in cfg.get("mc", {}).items():
             for name, ens in ensembles.items():
                 msgs += _ensemble_errors(system, ens, f"mc.{system}.{name}.", "config key")
-        for name, study in cfg.get("train", {}).get("mlrg", {}).items():
-            msgs += _mlrg_study_errors(study, f"train.mlrg.{name}")
+        from rgpipe.learn import registry
+
+        for fam_name, studies in cfg.get("train", {}).items():
+            family = registry.get(fam_name)
+            for name, study in studies.items():
+                msgs += _study_errors(family, study, f"train.{fam_name}.{name}", cfg)
     if msgs:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(msgs))
     return cfg
@@ -363,6 +453,13 @@ def validate_job(kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
     Used by the CLI stages, so that ``python -m rgpipe mc ...`` rejects the same values
     as the Snakefile does.
     """
+    from rgpipe.learn import registry
+
+    family = registry.families().get(kind.removesuffix("_job"))
+    if family is not None and kind.endswith("_job"):
+        from rgpipe.learn.jobs import validate
+
+        return validate(family, job)
     schema = load_schema()
     if kind not in schema["$defs"]:
         raise KeyError(f"no job schema named {kind!r}")

@@ -33,7 +33,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -228,6 +228,39 @@ def barrier(world: World) -> None:
         import torch.distributed as dist
 
         dist.barrier()
+
+
+def interruptible_barrier(
+    world: World, interrupted: Callable[[], bool], poll_seconds: float = 0.02
+) -> bool:
+    """Wait for every rank unless ``interrupted()`` becomes true first.
+
+    A rank blocked in MPI's Barrier runs no Python signal handler, so a rank that finished
+    its work and waits for the others would swallow the SIGTERM of a preemption while its
+    peers checkpoint and exit: it would hang.  This barrier polls a non-blocking one
+    (``Ibarrier``; torch's asynchronous barrier without MPI) and checks ``interrupted``
+    between polls.
+
+    Returns:
+        True when every rank arrived, False when interrupted first.
+    """
+    if world.size == 1:
+        return not interrupted()
+    if world.comm is not None:
+        request = world.comm.Ibarrier()
+        done = request.Test
+    elif world.torch_initialised:
+        import torch.distributed as dist
+
+        work = dist.barrier(async_op=True)
+        done = work.is_completed
+    else:
+        return not interrupted()
+    while not done():
+        if interrupted():
+            return False
+        time.sleep(poll_seconds)
+    return True
 
 
 @contextlib.contextmanager

@@ -266,6 +266,23 @@ def given(args: argparse.Namespace, params: Iterable[Param]) -> dict[str, Any]:
     return out
 
 
+def to_flags(params: Iterable[Param], values: Mapping[str, Any]) -> list[str]:
+    """The command-line words that give ``values`` (keys of ``params`` only; None, meaning
+    the automatic default, is left out), e.g. ``["--hidden", "32", "32", "--no-flag"]``."""
+    words: list[str] = []
+    for p in params:
+        value = values.get(p.name)
+        if value is None:
+            continue
+        if p.kind == "bool":
+            words.append(p.option if value else "--no-" + p.option.removeprefix("--"))
+        elif isinstance(value, list | tuple):
+            words += [p.option, *(repr(v) if isinstance(v, float) else str(v) for v in value)]
+        else:
+            words += [p.option, repr(value) if isinstance(value, float) else str(value)]
+    return words
+
+
 @dataclass(frozen=True)
 class Spec:
     """A named tuple of parameters with the generators as methods.

@@ -148,19 +148,22 @@ def test_hash_is_canonical():
     assert config_hash(a) != config_hash({"a": [0.1, 3], "b": 1})
 
 
-def test_every_mlrg_hyperparameter_is_a_job_key_a_sweep_and_a_point_key():
-    """The schema file declares each hyper-parameter once; load_schema adds it to the job,
-    the study (value or sweep list) and the study's explicit points."""
+def test_every_family_parameter_is_a_generated_job_key_a_sweep_and_a_point_key():
+    """Each family's hyper-parameters are declared once (its spec); load_schema generates the
+    job slice, the study (a value or a sweep list) and the study's explicit points from them."""
     from rgpipe.config import load_schema
-    from rgpipe.learn.mlrg.params import HYPERPARAMETERS
+    from rgpipe.learn import registry
+    from rgpipe.learn.jobs import job_params
 
     defs = load_schema()["$defs"]
-    study = defs["mlrg_study"]["properties"]
-    for hp in HYPERPARAMETERS:
-        ref = {"$ref": f"#/$defs/mlrg_hyperparameters/properties/{hp.name}"}
-        assert defs["mlrg_job"]["properties"][hp.name] == ref
-        assert study["points"]["items"]["properties"][hp.name] == ref
-        assert study[hp.name]["anyOf"][0] == ref
+    for name, family in registry.families().items():
+        study = defs[f"{name}_study"]["properties"]
+        assert load_schema()["properties"]["train"]["properties"][name]["additionalProperties"]
+        for p in job_params(family):
+            assert defs[f"{name}_job"]["properties"][p.name] == p.value_schema(), p.name
+            if p.name != "seed":
+                assert study[p.name] == p.sweep_schema(), p.name
+                assert study["points"]["items"]["properties"][p.name] == p.value_schema()
     sweep = {"representation": "A1+E", "axis_range": [[0.6, 1.0], [0.5, 1.1]], "seeds": [0]}
     cfg = validate_config({"train": {"mlrg": {"s": sweep}}})
     assert cfg["train"]["mlrg"]["s"]["axis_range"] == [[0.6, 1.0], [0.5, 1.1]]

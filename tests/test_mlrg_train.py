@@ -25,7 +25,8 @@ from rgpipe.learn.mlrg.ensemble import (
 from rgpipe.learn.mlrg.exact import SCALE_FACTOR
 from rgpipe.learn.mlrg.exact_kl import ExactKL
 from rgpipe.learn.mlrg.networks import RGModel
-from rgpipe.learn.mlrg.params import HYPERPARAMETERS, default_params, resolve_params
+from rgpipe.learn.mlrg.params import default_params, resolve_params
+from rgpipe.learn.mlrg.spec import SPEC
 from rgpipe.learn.mlrg.representation import representation
 from rgpipe.learn.mlrg.train import model_from_weights, seed_streams, train_group
 from rgpipe.stats import gamma_method
@@ -314,9 +315,12 @@ def test_ensemble_statistics_across_seeds():
 def test_params_are_validated():
     p = resolve_params({})
     assert p == default_params()
-    assert {h.name for h in HYPERPARAMETERS} == set(p)
-    assert resolve_params({"representation": " 2A1+E "})["representation"] == "2A1+E"
+    assert set(SPEC.names) == set(p)
+    assert resolve_params({"representation": "2A1+E"})["representation"] == "2A1+E"
+    assert resolve_params({"learning_rate": 1})["learning_rate"] == 1.0  # one spelling
     for bad in (
+        {"representation": " 2A1+E "},
+        {"epochs": 10.0},
         {"nonsense": 1},
         {"loss": "mse"},
         {"epochs": 0},

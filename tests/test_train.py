@@ -15,7 +15,8 @@ import pytest
 from util import ROOT, datasets, run_rgpipe, user_env
 
 from rgpipe.config import load_schema
-from rgpipe.learn.mlrg.params import HYPERPARAMETERS
+from rgpipe.learn.mlrg.params import resolve_params
+from rgpipe.learn.mlrg.spec import SPEC
 from rgpipe.store import open_result
 
 SMALL = [
@@ -52,12 +53,17 @@ def mpirun(n: int, *args: str, timeout: float = 300) -> subprocess.CompletedProc
 
 
 def test_schema_defaults_match_the_trainer():
-    props = load_schema()["$defs"]["mlrg_hyperparameters"]["properties"]
-    assert set(props) == {hp.name for hp in HYPERPARAMETERS}
-    for hp in HYPERPARAMETERS:
-        assert props[hp.name]["default"] == hp.default, hp.name
-        if hp.type == "str" and hp.allowed:
-            assert props[hp.name]["enum"] == list(hp.allowed), hp.name
+    """The config schema, the trainer's resolved defaults and the CLI come from one spec."""
+    props = load_schema()["$defs"]["mlrg_job"]["properties"]
+    trainer = resolve_params({})
+    assert set(trainer) == set(SPEC.names) <= set(props)
+    for p in SPEC:
+        assert props[p.name]["default"] == p.default == trainer[p.name], p.name
+        if p.choices:
+            assert props[p.name]["enum"] == list(p.choices), p.name
+    text = run_rgpipe("train", "mlrg", "--help").stdout
+    for p in SPEC:
+        assert p.option in text, p.name
 
 
 def test_train_writes_the_ensemble(tmp_path):

@@ -109,7 +109,7 @@ def test_dry_run_of_default_config(workdir):
         for value in study.values():
             jobs *= len(value) if isinstance(value, list) else 1
         n_train += jobs
-    assert counts.get("train_mlrg", 0) == counts.get("extract_critical_flow", 0)
+    assert counts.get("train_mlrg", 0) == counts.get("extract_critical_mlrg", 0)
     assert counts.get("train_mlrg", 0) == (n_train if cfg.get("train") else 0)
 
 

@@ -66,12 +66,22 @@ def literature_phi4(model: dict[str, Any]) -> tuple[float, str]:
     return float("nan"), "none"
 
 
+def _family_methods() -> dict[str, Any]:
+    """``{critical method: family}`` of the learned families that have a critical analysis."""
+    from rgpipe.learn import registry
+
+    return {f.critical.method: f for f in registry.families().values() if f.critical is not None}
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    families = _family_methods()
+    learned = "; ".join(f"{m}: {f.title} (one training file)" for m, f in families.items())
     p.add_argument(
         "--method",
         required=True,
-        choices=["binder", "helicity", "continuum", "flow"],
-        help="estimator (flow: fixed points of a trained MLRG ensemble)",
+        choices=[*METHODS, *families],
+        help="binder: Binder crossings (Ising, phi^4); helicity: Weber-Minnhagen T_BKT (XY); "
+        f"continuum: E0 and gap at a = 0 (0+1D field); {learned}",
     )
     p.add_argument("--inputs", nargs="+", required=True, help="Monte Carlo files (one per L)")
     p.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
@@ -79,9 +89,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--powers", type=int, nargs="+", help="continuum: powers of a in the fit (default 0 2)"
     )
-    p.add_argument("--root-starts", type=int, help="flow: random Newton starts per model")
-    p.add_argument("--crossing-steps", type=int, help="flow: RG steps followed on the Ising axis")
     p.add_argument("--out", required=True, help="output HDF5 file")
+    added: dict[str, Any] = {}
+    for method, family in families.items():
+        g = p.add_argument_group(f"{method}: training settings the re-analysis may change")
+        for name in family.critical.overrides:
+            param = family.spec[name]
+            if name in added:
+                if added[name] is not param:
+                    raise ValueError(f"two families declare the critical override {name!r}")
+                continue
+            added[name] = param
+            param.add_argument(g, param.description + " [default: the training file's value]")
 
 
 def _model_key(cfg: dict[str, Any]) -> tuple:
@@ -314,20 +333,16 @@ METHODS = {
 }
 
 
-def _run_flow(args: argparse.Namespace) -> int:
-    """Re-analyse a trained MLRG ensemble (one input file)."""
-    from rgpipe.learn.mlrg.critical_file import write_critical
+def _run_family(family: Any, args: argparse.Namespace) -> int:
+    """Re-analyse the trained models of a learned family (one training file)."""
+    from rgpipe.spec import given
 
     if len(args.inputs) != 1:
-        print("rgpipe critical: --method flow takes one training file", file=sys.stderr)
+        print(f"rgpipe critical: --method {args.method} takes one training file", file=sys.stderr)
         return 2
-    overrides = {
-        k: v
-        for k, v in {"root_starts": args.root_starts, "crossing_steps": args.crossing_steps}.items()
-        if v is not None
-    }
+    params = [family.spec[name] for name in family.critical.overrides]
     try:
-        estimates = write_critical(args.out, args.inputs[0], overrides)
+        estimates = family.hook_critical(args.out, args.inputs[0], given(args, params))
     except (OSError, ValueError) as exc:
         print(f"rgpipe critical: {exc}", file=sys.stderr)
         return 2
@@ -339,8 +354,9 @@ def _run_flow(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, analyse, write."""
-    if args.method == "flow":
-        return _run_flow(args)
+    family = _family_methods().get(args.method)
+    if family is not None:
+        return _run_family(family, args)
     try:
         given = {
             "method": args.method,

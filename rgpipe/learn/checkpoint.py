@@ -105,8 +105,9 @@ class Checkpointer:
         """The file of checkpoint ``name``."""
         return self.directory / f"{name}.pt"
 
-    def load(self, name: str) -> dict[str, Any] | None:
-        """The saved state ``name`` of this run, or None (none, or another run's)."""
+    def load(self, name: str, resuming: bool = True) -> dict[str, Any] | None:
+        """The saved state ``name`` of this run, or None (none, or another run's);
+        ``resuming`` logs that a run continues from it."""
         path = self.path(name)
         if not path.exists():
             return None
@@ -116,7 +117,8 @@ class Checkpointer:
             log.warning("checkpoint %s belongs to another run; moved to %s", path, aside)
             os.replace(path, aside)
             return None
-        log.info("resuming %s at step %s", path, state.get("step", "?"))
+        if resuming:
+            log.info("resuming %s at step %s", path, state.get("step", "?"))
         return state["state"]
 
     def save(self, name: str, state: dict[str, Any], step: int | None = None) -> None:

@@ -196,6 +196,12 @@ class Family:
         ref = getattr(self, name)
         return None if ref is None else resolve(ref)
 
+    def hook_critical(self, out: Any, train_file: Any, overrides: dict[str, Any]) -> Any:
+        """Run the critical analysis hook (``critical.run``) of the family."""
+        if self.critical is None:
+            raise ValueError(f"the {self.name} family has no critical analysis")
+        return resolve(self.critical.run)(out, train_file, overrides)
+
     def hook_refs(self) -> dict[str, str]:
         """Every hook reference of the family, by field (for tests that import them all)."""
         out = {

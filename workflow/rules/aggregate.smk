@@ -1,6 +1,7 @@
-# Bias statistics across every critical-point file (add the training targets to the input
-# once the training rule exists): the summary table, its CSV, the figures and the static
-# report.  The last rule of the workflow.
+# Bias statistics across every critical-point file of the Monte Carlo ensembles and every
+# file of the learned families that the aggregate stage reads (their critical-point or
+# training files): the summary table, its CSV, the figures and the static report.  The last
+# rule of the workflow.
 import os
 
 # Options of `python -m rgpipe aggregate` from the config's `aggregate` section: key -> flag.
@@ -18,7 +19,7 @@ rule aggregate_bias:
     """Summary statistics, plots and report of every critical-point and training file."""
     input:
         critical_targets(),
-        flow_critical_targets(),
+        aggregated_learned_targets(),
     output:
         **AGGREGATE_OUTPUTS,
     log:

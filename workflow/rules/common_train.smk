@@ -1,36 +1,54 @@
-# Input, param and target functions of the train rules (train.smk).
-from rgpipe.config import MLRG_LIST_VALUED, validate_job
+# Input, param and target functions of the training rules (train.smk): one rule per
+# registered learned-method family (rgpipe.learn.registry), every study of
+# config["train"][<family>] expanded into jobs (rgpipe.sweeps).
+from rgpipe.learn import registry
+from rgpipe.learn.jobs import job_params, study_list_valued
+from rgpipe.learn.jobs import validate as validate_train_job
+from rgpipe.spec import to_flags
 from rgpipe.sweeps import expand as expand_study
 
-MLRG_POINTS = {
-    (study, point.path): point
-    for study, spec in config["train"]["mlrg"].items()
-    for point in expand_study(spec, MLRG_LIST_VALUED, fixed={"seeds"})
+FAMILIES = registry.families()
+STUDY_FIXED = {"seeds", "data"}  # keys of a study that are never swept nor passed as flags
+TRAIN_POINTS = {
+    (name, study, point.path): point
+    for name, family in FAMILIES.items()
+    for study, spec in config["train"].get(name, {}).items()
+    for point in expand_study(spec, study_list_valued(family), fixed=STUDY_FIXED)
 }
 
 
-def mlrg_job(wildcards):
-    """The validated job slice of one training job (hyper-parameters, seed, n_models, mode)."""
-    point = MLRG_POINTS[(wildcards.study, wildcards.point)]
-    job = {k: v for k, v in point.params.items() if k != "seeds"}
+def train_job(name, wildcards):
+    """The validated job slice of one training job of family `name` (the file's config)."""
+    point = TRAIN_POINTS[(name, wildcards.study, wildcards.point)]
+    job = {k: v for k, v in point.params.items() if k not in STUDY_FIXED}
     job["seed"] = int(wildcards.seed)
-    return validate_job("mlrg_job", job)
+    return validate_train_job(FAMILIES[name], job)
 
 
-def mlrg_flags(wildcards):
-    """The job as `python -m rgpipe train mlrg` options (the seed is added by the rule)."""
-    parts = []
-    for key, value in mlrg_job(wildcards).items():
-        if key == "seed" or value is None:  # None: the option's own default (e.g. axis_range)
-            continue
-        flag = f"--{key.replace('_', '-')}"
-        if isinstance(value, list):
-            value = " ".join(str(v) for v in value)
-        parts.append(f"{flag} {value}")
-    return " ".join(parts)
+def train_data(name, wildcards):
+    """The Monte Carlo file a data-trained job learns from ([] for other families)."""
+    if FAMILIES[name].data is None:
+        return []
+    point = TRAIN_POINTS[(name, wildcards.study, wildcards.point)]
+    src = point.params["data"]
+    return [mc_path(src["system"], src["ensemble"], src["size"], src.get("seed", 1))]
 
 
-def mlrg_launcher(wildcards, resources):
+def train_flags(name, wildcards):
+    """The job as `python -m rgpipe train <name>` flags (the rule adds --seed and --out)."""
+    job = {k: v for k, v in train_job(name, wildcards).items() if k != "seed"}
+    words = to_flags(job_params(FAMILIES[name]), job)
+    inputs = train_data(name, wildcards)
+    return " ".join(words + (["--inputs", *inputs] if inputs else []))
+
+
+def train_trigger(name, wildcards):
+    """What a job depends on besides its code: the job slice and its data source."""
+    point = TRAIN_POINTS[(name, wildcards.study, wildcards.point)]
+    return canonical_json({"job": train_job(name, wildcards), "data": point.params.get("data")})
+
+
+def train_launcher(wildcards, resources):
     """How the ranks are started: nothing for one rank, else the profile's `mpi` launcher
     (e.g. `srun --mpi=pmi2` on Slurm, default `mpiexec`) with `tasks` ranks."""
     tasks = int(resources.get("tasks", 1))
@@ -39,35 +57,53 @@ def mlrg_launcher(wildcards, resources):
     return f"{resources.get('mpi', 'mpiexec')} -n {tasks}"
 
 
-def mlrg_runtime_min(wildcards):
-    """Generous wall time of one training job (:func:`rgpipe.learn.mlrg.cost.runtime_minutes`:
-    the loss's work per coupling pair for the representation, block and loss, times batch,
-    epochs and models)."""
-    from rgpipe.learn.mlrg.cost import runtime_minutes
-    from rgpipe.learn.mlrg.params import job_params
+def train_cost(name, wildcards):
+    """The family's Slurm request of one job (runtime minutes, memory MB) for one rank."""
+    from rgpipe.learn.family import DEFAULT_COST
+    from rgpipe.learn.jobs import resolve
 
-    job = mlrg_job(wildcards)
-    return runtime_minutes(job_params(job), job["n_models"])
-
-
-def mlrg_mem_mb(wildcards):
-    """Memory of one rank (:func:`rgpipe.learn.mlrg.cost.memory_mb`, at least 3000 MB)."""
-    from rgpipe.learn.mlrg.cost import memory_mb
-    from rgpipe.learn.mlrg.params import job_params
-
-    job = mlrg_job(wildcards)
-    return memory_mb(job_params(job), job["n_models"])
+    family = FAMILIES[name]
+    hook = family.hook("cost")
+    if hook is None:
+        return DEFAULT_COST
+    job = train_job(name, wildcards)
+    return hook(resolve(family, job), job["n_models"])
 
 
-def train_targets():
-    """Every training file of the configuration."""
+def train_targets(name):
+    """Every training file of family `name`."""
     return [
-        f"results/train/mlrg/{study}/{path}/seed~{seed}.h5"
-        for (study, path), point in MLRG_POINTS.items()
+        f"results/train/{fam}/{study}/{path}/seed~{seed}.h5"
+        for (fam, study, path), point in TRAIN_POINTS.items()
+        if fam == name
         for seed in point.params.get("seeds", [0])
     ]
 
 
-def flow_critical_targets():
-    """The critical-point file of every training file."""
-    return [t.replace("results/train/", "results/critical/", 1) for t in train_targets()]
+def train_critical_targets(name):
+    """The critical-point file of every training file of family `name`."""
+    if FAMILIES[name].critical is None:
+        return []
+    return [t.replace("results/train/", "results/critical/", 1) for t in train_targets(name)]
+
+
+def learned_targets():
+    """Every training and learned critical-point file of the configuration."""
+    return [t for n in FAMILIES for t in train_targets(n) + train_critical_targets(n)]
+
+
+def aggregated_learned_targets():
+    """The files of each family the aggregate stage reads (its critical or training files)."""
+    out = []
+    for name, family in FAMILIES.items():
+        out += train_critical_targets(name) if family.aggregate == "critical" else train_targets(name)
+    return out
+
+
+def for_family(function, name):
+    """`function(name, wildcards)` as a one-argument input/param function of a rule."""
+
+    def bound(wildcards):
+        return function(name, wildcards)
+
+    return bound

@@ -1,49 +1,60 @@
-# Training stage: one job per study point and base seed trains an ensemble of models,
-# then the critical point and exponent are extracted from the learned flows.
+# Training stage: one rule train_<family> per registered learned-method family; one job per
+# study point and base seed trains an ensemble of models.  Families with a critical
+# analysis get extract_critical_<family>, which re-analyses the trained models.
 
+for _name, _family in FAMILIES.items():
 
-rule train_mlrg:
-    """MLRG ensemble of study {study} at {point}, models seeded from {seed}."""
-    output:
-        "results/train/mlrg/{study}/{point}/seed~{seed}.h5",
-    log:
-        "results/logs/train/mlrg/{study}/{point}/seed~{seed}.log",
-    benchmark:
-        "results/benchmarks/train/mlrg/{study}/{point}/seed~{seed}.tsv"
-    params:
-        # the deterministic slice the job depends on: a change retrains
-        job=lambda wc: canonical_json(mlrg_job(wc)),
-        flags=mlrg_flags,
-        launcher=mlrg_launcher,
-    # threads = MPI ranks, so a local run never oversubscribes: raise both with
-    # `--set-threads train_mlrg=2` (the Slurm profile sets 2 and the srun launcher)
-    threads: 1
-    resources:
-        tasks=lambda wc, threads: threads,
-        mem_mb=mlrg_mem_mb,
-        runtime=lambda wc: f"{mlrg_runtime_min(wc)}m",
-    conda:
-        ENV
-    shell:
-        "{params.launcher} python -m rgpipe train mlrg {params.flags} --seed {wildcards.seed}"
-        " --expect-ranks {resources.tasks} --quiet --out {output} > {log} 2>&1"
+    rule:
+        """Ensemble of the learned family at {study}/{point}, models seeded from {seed}."""
+        name:
+            f"train_{_name}"
+        input:
+            for_family(train_data, _name),
+        output:
+            f"results/train/{_name}/{{study}}/{{point}}/seed~{{seed}}.h5",
+        log:
+            f"results/logs/train/{_name}/{{study}}/{{point}}/seed~{{seed}}.log",
+        benchmark:
+            f"results/benchmarks/train/{_name}/{{study}}/{{point}}/seed~{{seed}}.tsv"
+        params:
+            # the deterministic slice the job depends on: a change retrains
+            job=for_family(train_trigger, _name),
+            flags=for_family(train_flags, _name),
+            launcher=train_launcher,
+        # threads = MPI ranks, so a local run never oversubscribes: raise both with
+        # `--set-threads train_<family>=2` (the Slurm profile sets 2 and the srun launcher)
+        threads: 1
+        resources:
+            tasks=lambda wc, threads: threads,
+            mem_mb=lambda wc, _n=_name: train_cost(_n, wc).memory_mb,
+            runtime=lambda wc, _n=_name: f"{train_cost(_n, wc).runtime_minutes}m",
+        conda:
+            ENV
+        shell:
+            f"{{params.launcher}} python -m rgpipe train {_name} {{params.flags}}"
+            " --seed {wildcards.seed} --expect-ranks {resources.tasks} --quiet --out {output}"
+            " > {log} 2>&1"
 
+    if _family.critical is not None:
 
-rule extract_critical_flow:
-    """J_c and nu from the learned flows of study {study} at {point}, seed {seed}."""
-    input:
-        "results/train/mlrg/{study}/{point}/seed~{seed}.h5",
-    output:
-        "results/critical/mlrg/{study}/{point}/seed~{seed}.h5",
-    log:
-        "results/logs/critical/mlrg/{study}/{point}/seed~{seed}.log",
-    benchmark:
-        "results/benchmarks/critical/mlrg/{study}/{point}/seed~{seed}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime="30m",
-    conda:
-        ENV
-    shell:
-        "python -m rgpipe critical --method flow --inputs {input} --out {output} > {log} 2>&1"
+        rule:
+            """Critical point of the trained ensemble at {study}/{point}, seed {seed}."""
+            name:
+                f"extract_critical_{_name}"
+            input:
+                f"results/train/{_name}/{{study}}/{{point}}/seed~{{seed}}.h5",
+            output:
+                f"results/critical/{_name}/{{study}}/{{point}}/seed~{{seed}}.h5",
+            log:
+                f"results/logs/critical/{_name}/{{study}}/{{point}}/seed~{{seed}}.log",
+            benchmark:
+                f"results/benchmarks/critical/{_name}/{{study}}/{{point}}/seed~{{seed}}.tsv"
+            threads: 1
+            resources:
+                mem_mb=2000,
+                runtime="30m",
+            conda:
+                ENV
+            shell:
+                f"python -m rgpipe critical --method {_family.critical.method}"
+                " --inputs {input} --out {output} > {log} 2>&1"

@@ -7,6 +7,9 @@ fine block at J; the learned map's critical fixed point gives J_c and nu.
 
 Modules (each holds one part of the method and documents its algorithm):
 
+* :mod:`.spec`: the hyper-parameters (one declaration each); :mod:`.family`: the family's
+  registration (hooks of the shared layer, :mod:`rgpipe.learn.family`); :mod:`.params`:
+  defaults resolved and the checks between parameters;
 * :mod:`.representation`: C4v irreps, symmetry-derived bond couplings (A1: 1, A1+E: 5,
   2A1+E: 10);
 * :mod:`.blocks`: fine (square 8-cycle) and coarse (cross) blocks, reference energies and group
@@ -21,31 +24,10 @@ Modules (each holds one part of the method and documents its algorithm):
 * :mod:`.hmc`: annealed, Metropolis-adjusted HMC for the training couplings;
 * :mod:`.critical`: fixed points, classification, nu, Ising-axis J_c;
 * :mod:`.exact`: closed forms and the KL-optimal map (the A1 anchor J* = 0.81392);
-* :mod:`.params`: hyper-parameters; :mod:`.train`: the training loop;
-* :mod:`.ensemble`: ``train_ensemble(params, seeds)``, statistics, ``write_result``.
+* :mod:`.train`: the training loop of one vectorised group (the family's trainer);
+* :mod:`.ensemble`: vectorised groups, in-process ensembles; :mod:`.output`: the file's
+  MLRG groups; :mod:`.cost`: Slurm requests; :mod:`.critical_file`: the critical stage's
+  re-analysis; :mod:`.report`: the aggregate stage's curves and figure.
+
+The package imports nothing eagerly: the registry reads :mod:`.family` without loading torch.
 """
-
-from rgpipe.learn.mlrg.ensemble import (
-    ensemble_statistics,
-    merge_results,
-    train_ensemble,
-    write_result,
-)
-from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT, SCALE_FACTOR, OptimalMap
-from rgpipe.learn.mlrg.params import HYPERPARAMETERS, default_params, resolve_params
-from rgpipe.learn.mlrg.representation import representation
-
-__all__ = [
-    "HYPERPARAMETERS",
-    "J_C_EXACT",
-    "NU_EXACT",
-    "SCALE_FACTOR",
-    "OptimalMap",
-    "default_params",
-    "ensemble_statistics",
-    "merge_results",
-    "representation",
-    "resolve_params",
-    "train_ensemble",
-    "write_result",
-]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rgpipe.learn.family import Cost
 from rgpipe.learn.mlrg.clusters import parse_block
 from rgpipe.learn.mlrg.ensemble import max_models_per_batch
 from rgpipe.learn.mlrg.representation import representation
@@ -77,3 +78,8 @@ def memory_mb(params: dict[str, Any], n_models: int) -> int:
     at_once = min(max_models_per_batch(params), n_models)
     batch_bytes = at_once * params["batch"] * pair_bytes(params)
     return max(3000, math.ceil(1000 + 1.5 * batch_bytes / 1e6))
+
+
+def estimate(params: dict[str, Any], n_models: int) -> Cost:
+    """The family's cost hook: :func:`runtime_minutes` and :func:`memory_mb` of one rank."""
+    return Cost(runtime_minutes(params, n_models), memory_mb(params, n_models))

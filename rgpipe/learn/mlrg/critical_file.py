@@ -23,23 +23,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from rgpipe.learn.ensemble import ERROR_MODEL, seed_statistics
 from rgpipe.learn.mlrg.critical import analyse
-from rgpipe.learn.mlrg.ensemble import _DEFINITIONS, seed_statistics
-from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT
+from rgpipe.learn.mlrg.output import describe
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.representation import representation
 from rgpipe.learn.mlrg.train import box, model_from_weights, rg_map, seed_streams
 from rgpipe.stats import Stats
 from rgpipe.store import create_result, open_result, write_stats
-
-ANALYSIS_KEYS = ("root_starts", "root_tol", "crossing_steps", "crossing_escape", "crossing_grid")
-"""Training hyper-parameters of the analysis that the critical stage may override."""
-
-REFERENCES = {
-    "J_c": (J_C_EXACT, "J_c = arccosh(1 + sqrt 2)/2 of the Lieb lattice (exact)"),
-    "J_star0": (J_C_EXACT, "J_c = arccosh(1 + sqrt 2)/2 of the Lieb lattice (exact)"),
-    "nu": (NU_EXACT, "nu = 1 of the 2D Ising universality class (exact)"),
-}
 
 
 def read_training(path: str | Path) -> tuple[dict[str, Any], list[int], list[list[np.ndarray]]]:
@@ -99,29 +90,30 @@ def write_critical(
         "nu": np.array([s.nu for s in summaries], dtype=np.float64),
         "J_star0": np.array([s.J_star[0] for s in summaries], dtype=np.float64),
     }
+    described = describe(params)
     config = {"method": "flow", "mlrg": params, "seeds": seeds}
     estimates = {}
     with create_result(
         out, stage="critical", config=config, seed=seeds[0], inputs=[train_file]
     ) as fh:
-        fh.attrs.update({"system": "ising", "lattice": "lieb", "method": "mlrg"})
+        fh.attrs.update({"system": "ising", "lattice": "lieb", "method": "mlrg", "family": "mlrg"})
         est = fh.create_group("estimates")
         for name, v in values.items():
             st, std, n_valid = seed_statistics(v)
-            exact, ref = REFERENCES[name]
+            info = described[name]
             grp = write_stats(est, name, st)
             grp.create_dataset("std", data=np.float64(std))
             grp.attrs.update(
                 {
                     "method": "mlrg_flow",
-                    "definition": _DEFINITIONS[name],
-                    "exact": exact,
-                    "reference": ref,
+                    "definition": info.definition,
+                    "exact": info.exact,
+                    "reference": info.reference,
                     "converged": bool(n_valid > 0),
                     "n_models": len(seeds),
                     "n_valid": n_valid,
-                    "units": "1",
-                    "error_model": "independent seeds: std(ddof=1)/sqrt(n_valid)",
+                    "units": info.units,
+                    "error_model": ERROR_MODEL,
                 }
             )
             estimates[name] = st

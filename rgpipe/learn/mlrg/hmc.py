@@ -30,8 +30,7 @@ from collections.abc import Callable
 
 import torch
 
-SCHEDULES = ("linear", "cosine", "logistic", "constant")
-"""Annealing schedules of beta."""
+from rgpipe.learn.mlrg.spec import SCHEDULES
 
 
 def beta_at(

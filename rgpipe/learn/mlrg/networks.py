@@ -22,6 +22,9 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from rgpipe.learn.mlrg.spec import ACTIVATIONS as ACTIVATION_NAMES
+from rgpipe.learn.mlrg.spec import SMOOTH_ACTIVATIONS
+
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh,
     "silu": F.silu,
@@ -29,10 +32,9 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": F.gelu,
     "relu": F.relu,
 }
-"""Activation functions by name."""
-
-SMOOTH_ACTIVATIONS = ("tanh", "silu", "softplus", "gelu")
-"""Activations with continuous second derivatives (required by the monotone target)."""
+"""Activation functions by name (the names the spec declares, :data:`ACTIVATION_NAMES`)."""
+if tuple(ACTIVATIONS) != ACTIVATION_NAMES:
+    raise ImportError("rgpipe.learn.mlrg.spec.ACTIVATIONS and the implemented functions differ")
 
 
 class BatchedMLP(torch.nn.Module):

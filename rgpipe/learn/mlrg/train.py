@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rgpipe.learn import streams
+from rgpipe.learn.family import TrainContext
 from rgpipe.learn.mlrg.clusters import exact_loss
 from rgpipe.learn.mlrg.contrastive import ContrastiveLoss
 from rgpipe.learn.mlrg.critical import analyse
@@ -53,16 +55,13 @@ from rgpipe.learn.mlrg.representation import representation
 STREAMS = ("init", "chains", "loss", "analysis")
 """Names of the per-seed random streams, in SeedSequence spawn order."""
 
+DATA_STREAMS = ("chains", "loss")
+"""The streams that draw a data-parallel rank's own chains."""
+
 
 def seed_streams(seed: int) -> dict[str, torch.Generator]:
-    """The four independent torch generators of one model seed."""
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    out = {}
-    for name, child in zip(STREAMS, np.random.SeedSequence(int(seed)).spawn(4), strict=True):
-        state = int(child.generate_state(1, np.uint64)[0]) & ((1 << 63) - 1)
-        out[name] = torch.Generator().manual_seed(state)
-    return out
+    """The four independent torch generators of one model seed (:data:`STREAMS`)."""
+    return streams.seed_streams(seed, STREAMS)
 
 
 def box(params: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,13 +142,13 @@ def _draw(
 def build_model(params: dict[str, Any], seeds: list[int], dtype: torch.dtype) -> RGModel:
     """The untrained batch of models for ``seeds`` (initialised from their init streams)."""
     rep = representation(params["representation"], params["frame"])
-    streams = [seed_streams(s) for s in seeds]
+    gens = [seed_streams(s)["init"] for s in seeds]
     return RGModel(
         params["target"],
         rep.n_couplings,
         params["hidden"],
         params["activation"],
-        [s["init"] for s in streams],
+        gens,
         dtype,
     )
 
@@ -170,22 +169,10 @@ def model_from_weights(
 
 
 def rank_streams(seed: int, rank: int, size: int) -> dict[str, torch.Generator]:
-    """The random streams of one model seed on one data-parallel rank.
-
-    A world of one rank uses :func:`seed_streams` unchanged.  With several ranks, the
-    ``init`` and ``analysis`` streams stay those of the seed (every rank starts from the same
-    weights and the analysis is the same), while ``chains`` and ``loss`` (the data each rank
-    draws) come from a child stream keyed by (rank, size), so the ranks sample different
-    couplings.
-    """
-    streams = seed_streams(seed)
-    if size == 1:
-        return streams
-    seq = np.random.SeedSequence(int(seed), spawn_key=(1_000_003, int(size), int(rank)))
-    for name, child in zip(("chains", "loss"), seq.spawn(2), strict=True):
-        state = int(child.generate_state(1, np.uint64)[0]) & ((1 << 63) - 1)
-        streams[name] = torch.Generator().manual_seed(state)
-    return streams
+    """The random streams of one model seed on one data-parallel rank: ``chains`` and
+    ``loss`` (the data each rank draws) keyed by (rank, size), ``init`` and ``analysis`` those
+    of the seed (:func:`rgpipe.learn.streams.rank_streams`)."""
+    return streams.rank_streams(seed, STREAMS, DATA_STREAMS, rank, size)
 
 
 class GroupTrainer:
@@ -265,6 +252,16 @@ class GroupTrainer:
         self.eps = torch.full((M, 1, 1), p["hmc_step_size"], dtype=self.dtype)
         self.epoch = 0
         self.train_seconds = 0.0
+
+    @classmethod
+    def from_context(cls, ctx: TrainContext) -> GroupTrainer:
+        """The family's trainer hook: a group from the runner's context (CPU only)."""
+        return cls(ctx.params, ctx.seeds, ctx.world)
+
+    @property
+    def step_count(self) -> int:
+        """Epochs trained so far."""
+        return self.epoch
 
     def _fold(self, J: torch.Tensor) -> torch.Tensor:
         """J folded into the gauge domain (unchanged without gauge fixing)."""
@@ -363,8 +360,8 @@ class GroupTrainer:
         self.opt.load_state_dict(state["optimizer"])
         self.J = state["J"].clone()
         self.eps = state["eps"].clone()
-        for streams, saved in zip(self.streams, state["generators"], strict=True):
-            for name, g in streams.items():
+        for gens, saved in zip(self.streams, state["generators"], strict=True):
+            for name, g in gens.items():
                 g.set_state(saved[name])
         self.losses = state["losses"].copy()
         self.accept = state["accept"].copy()
