@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rgpipe.analysis.aggregate import Summary
-from rgpipe.analysis.plots import Figure
+from rgpipe.analysis.figure import Figure
+from rgpipe.analysis.records import Summary
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222;
