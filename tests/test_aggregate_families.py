@@ -1,20 +1,24 @@
 """The aggregate stage asks a file's learned-method family for its curves, figures and value
-order: a family defined only here, and the MLRG hooks on an MLRG critical file."""
+order: a family defined only here, the MLRG hooks on an MLRG critical file, and literature
+reference values (labelled, no bias in units of the error)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 import sys
 import textwrap
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from rgpipe.analysis import aggregate_stage, families
 from rgpipe.analysis.aggregate import aggregate
 from rgpipe.analysis.plots import make_plots, scan_values
-from rgpipe.analysis.reader import read_file
+from rgpipe.analysis.reader import read_file, reference_kind
 from rgpipe.learn import registry
 from rgpipe.store import create_result
 
@@ -234,3 +238,69 @@ def test_mlrg_critical_file_gets_the_flow_figure(tmp_path):
     assert fig.path.name == "flow_critical_mlrg_block_2x2.png" and fig.path.stat().st_size > 10_000
     assert fig.title == f"Learned RG flow of {path}" and fig.sources == [str(path)]
     assert "dashed: exact J_c" in fig.caption
+
+
+# ---------------------------------------------------------------------------------------------
+# literature reference values
+
+PHI4_REFERENCE = "beta_c ~ 0.680 at lam = 1 (literature; strong corrections to scaling)"
+
+
+def write_phi4(path: Path, value: float, seed: int, **attrs) -> Path:
+    """A phi^4 critical file with the approximate literature beta_c."""
+    config = {"method": "binder", "seed": seed, "system": "phi4", "lattice": "square"}
+    with create_result(path, stage="critical", config=config, seed=seed) as fh:
+        fh.attrs.update({"system": "phi4", "lattice": "square", "lam": 1.0})
+        est = fh.create_group("estimates/beta_c")
+        est.create_dataset("mean", data=value)
+        est.create_dataset("error_of_mean", data=0.001)
+        est.attrs.update(
+            {"method": "binder_crossing", "exact": 0.680, "reference": PHI4_REFERENCE, **attrs}
+        )
+    return path
+
+
+def test_reference_kind_from_attribute_or_text():
+    assert reference_kind(0.68, PHI4_REFERENCE) == "literature"  # old files: by the text
+    assert reference_kind(0.44, "K_c = ln(1 + sqrt 2)/2 (Onsager)") == "exact"
+    assert reference_kind(0.68, "Someone 2020", "literature") == "literature"
+    assert reference_kind(0.68, "Someone 2020", "approximate") == "literature"
+    assert reference_kind(0.44, "literature says exact", "exact") == "exact"
+    assert reference_kind(math.nan, PHI4_REFERENCE) == "none"
+
+
+def test_literature_reference_is_labelled_and_has_no_sigma_bias(tmp_path):
+    root = tmp_path / "results"
+    for seed, value in ((1, 0.690), (2, 0.694), (3, 0.692)):
+        write_phi4(root / "critical" / "phi4" / f"seed~{seed}.h5", value, seed)
+    out = tmp_path / "out"
+    assert aggregate_stage.run(stage_args(root, out)) == 0
+    with open(out / "summary.csv", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["reference_kind"] == "literature"
+    assert float(row["bias"]) == pytest.approx(0.012)
+    assert float(row["relative_bias"]) == pytest.approx(0.012 / 0.680)  # kept
+    assert math.isnan(float(row["chi2_exact"])) and math.isnan(float(row["p_exact"]))
+    assert row["dof_exact"] == "0"
+    with h5py.File(out / "summary.h5") as fh:
+        assert fh["records/reference_kind"].asstr()[()].tolist() == ["literature"] * 3
+        assert fh["groups/000"].attrs["reference_kind"] == "literature"
+    md = (out / "report" / "index.md").read_text()
+    table = next(line for line in md.splitlines() if line.startswith("| 0 | phi4/square"))
+    assert "0.68 (literature)" in table and "(vs literature)" in table
+    assert "- (literature)" in table  # no chi2 against it
+    assert "±" not in table.split("(vs literature)")[0].rsplit("|", 1)[-1]  # bias without error
+    assert "| phi4/square | beta_c | 0.68 | literature |" in md
+    assert "their bias in units of the error is not" in md  # bias overview caption
+    assert "dashed line: literature value" in md  # box plot caption
+
+
+def test_declared_exact_reference_keeps_the_chi2(tmp_path):
+    paths = [
+        write_phi4(tmp_path / f"seed~{s}.h5", v, s, reference_kind="exact")
+        for s, v in ((1, 0.681), (2, 0.679))
+    ]
+    summary = aggregate([read_file(str(p)) for p in paths], n_boot=200)
+    (g,) = summary.groups
+    assert g.reference_kind == "exact" and not g.literature
+    assert g.stats.chi2_exact == pytest.approx(2.0) and g.stats.dof_exact == 2

@@ -6,9 +6,9 @@ one dask task per file, :func:`.reader.read_file`) into
 records by system, method, estimate and every configuration key whose value differs between
 the files of the same (system, method), the seed and paths excepted (the swept
 hyper-parameters, :mod:`.grouping`), and computes per group (:mod:`.group_stats`): n, mean,
-standard deviation, standard error, bias against the exact value, relative bias, a
+standard deviation, standard error, bias against the reference value, relative bias, a
 bootstrap confidence interval of the mean, the error-weighted mean and chi^2 consistency
-checks.  :mod:`.tables` turns the result into rows.
+checks (none against a literature value).  :mod:`.tables` turns the result into rows.
 
 Failed records (NaN, not converged, unreadable file) are counted in their group
 (``n_failed``), never dropped.  Unreadable files have no system or method; they form the
@@ -21,7 +21,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rgpipe.analysis.group_stats import group_exact, group_rng, group_statistics
+from rgpipe.analysis.group_stats import (
+    group_exact,
+    group_reference_kind,
+    group_rng,
+    group_statistics,
+)
 from rgpipe.analysis.grouping import display, hyper_parameters, short_names, sort_value, swept_keys
 from rgpipe.analysis.records import CONFIDENCE, UNREADABLE, FileResult, Group, Summary
 
@@ -59,6 +64,7 @@ def aggregate(
         idx = sorted(buckets[key], key=lambda i: (records[i].seed, records[i].member, i))
         recs = [records[i] for i in idx]
         ok = [r for r in recs if r.ok]
+        kind = group_reference_kind(recs)
         stats = group_statistics(
             np.array([r.value for r in ok]),
             np.array([r.error for r in ok]),
@@ -67,6 +73,7 @@ def aggregate(
             n_boot,
             group_rng(seed, f"{system}|{method}|{estimate}|{label}"),
             confidence,
+            literature=kind == "literature",
         )
         groups.append(
             Group(
@@ -79,6 +86,7 @@ def aggregate(
                 stats,
                 reference=next((r.reference for r in recs if r.reference), ""),
                 units=next((r.units for r in recs if r.units), ""),
+                reference_kind=kind,
                 family=next((r.family for r in recs if r.family), ""),
             )
         )

@@ -80,9 +80,9 @@ def paren(value: float, error: float) -> str:
     return f"{value:.{digits}f}({err})"
 
 
-def exact_word(reference: str) -> str:
-    """``literature`` for a literature value (its reference says so), else ``exact``."""
-    return "literature" if "literature" in reference.lower() else "exact"
+def reference_word(kind: str) -> str:
+    """``literature`` for a literature reference value, else ``exact`` (legend labels)."""
+    return "literature" if kind == "literature" else "exact"
 
 
 def run_title(f: FileResult) -> str:

@@ -1,5 +1,5 @@
 """The statistics of one group of runs: mean, spread, bootstrap interval, bias against the
-exact value and chi^2 checks (:func:`group_statistics`)."""
+reference value and chi^2 checks (:func:`group_statistics`)."""
 
 from __future__ import annotations
 
@@ -49,16 +49,21 @@ def group_statistics(
     n_boot: int,
     rng: np.random.Generator,
     confidence: float = CONFIDENCE,
+    *,
+    literature: bool = False,
 ) -> GroupStats:
     """Statistics of the ok values of one group (see :class:`GroupStats`).
 
     Args:
         values: (n,) finite values of the ok runs.
         errors: (n,) their standard errors (NaN or <= 0 where unknown).
-        exact: exact value (NaN unknown).
+        exact: reference value (NaN unknown).
         n_failed: failed runs of the group (counted only).
         n_boot: bootstrap resamples.
         rng: generator of the bootstrap.
+        literature: ``exact`` is a literature value of unknown accuracy: the bias and the
+            relative bias are computed, the chi^2 against it (a bias in units of the
+            errors) is not.
     """
     from scipy.stats import chi2 as chi2_dist
 
@@ -80,7 +85,7 @@ def group_statistics(
         wmean = float(np.sum(w * x[has]) / np.sum(w))
         werr = float(1.0 / math.sqrt(np.sum(w)))
         chi2_in = float(np.sum(w * (x[has] - wmean) ** 2)) if nw > 1 else nan
-        if math.isfinite(exact):
+        if math.isfinite(exact) and not literature:
             chi2_ex = float(np.sum(w * (x[has] - exact) ** 2))
             p_ex = float(chi2_dist.sf(chi2_ex, nw))
     return GroupStats(
@@ -109,7 +114,7 @@ def group_statistics(
 
 
 def group_exact(records: Sequence[Record]) -> float:
-    """The common exact value of a group's records (NaN if unknown or ambiguous)."""
+    """The common reference value of a group's records (NaN if unknown or ambiguous)."""
     vals = {r.exact for r in records if math.isfinite(r.exact)}
     if len(vals) > 1:
         print(
@@ -119,6 +124,13 @@ def group_exact(records: Sequence[Record]) -> float:
         )
         return float("nan")
     return vals.pop() if vals else float("nan")
+
+
+def group_reference_kind(records: Sequence[Record]) -> str:
+    """``literature`` if any record with a reference value has a literature value, else
+    ``exact`` if any has one, else ``none``."""
+    kinds = {r.reference_kind for r in records if math.isfinite(r.exact)}
+    return "literature" if "literature" in kinds else ("exact" if kinds else "none")
 
 
 def group_rng(seed: int, key: str) -> np.random.Generator:

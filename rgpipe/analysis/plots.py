@@ -4,10 +4,11 @@
 and returns a :class:`~rgpipe.analysis.figure.Figure` (path, title, caption, source files) for
 each:
 
-* ``bias_overview.png``: relative bias of every group with an exact value, with error bars;
+* ``bias_overview.png``: relative bias of every group with a reference value, with error bars,
+  and the bias in units of its error (not for literature values);
 * ``box_<system>_<estimate>.png``: one box per (method, swept hyper-parameters) of the per-run
-  values, each run drawn as a point (with its error bar when it has one), the exact value as a
-  horizontal line;
+  values, each run drawn as a point (with its error bar when it has one), the reference value
+  as a horizontal line;
 * ``scan_<system>_<method>_<estimate>_<key>.png``: group mean against one swept
   hyper-parameter, error bar the standard error of the mean (or, for a single run, its own
   error), one line per setting of the other swept keys; categorical values in the order of
@@ -30,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rgpipe.analysis import curves, families
-from rgpipe.analysis.figure import Figure, exact_word, file_slug, fmt, save, slug
+from rgpipe.analysis.figure import Figure, file_slug, fmt, reference_word, save, slug
 from rgpipe.analysis.records import UNREADABLE, Group, Summary
 
 
@@ -45,6 +46,11 @@ def group_error(g: Group) -> tuple[float, str]:
     return float("nan"), "none"
 
 
+def _reference_kind(groups: list[Group]) -> str:
+    """The reference kind of the first of ``groups`` that has a reference value."""
+    return next((g.reference_kind for g in groups if g.reference_kind != "none"), "none")
+
+
 def _group_name(g: Group, with_method: bool = True) -> str:
     parts = [g.method] if with_method else []
     parts += [f"{k}={v}" for k, v in g.params.items()]
@@ -56,8 +62,9 @@ def _group_name(g: Group, with_method: bool = True) -> str:
 
 
 def bias_overview(summary: Summary, outdir: Path) -> Figure | None:
-    """Relative bias (mean - exact)/|exact| of every group with an exact value and data (left)
-    and the bias in units of its error (right, symmetric-log axis)."""
+    """Relative bias (mean - exact)/|exact| of every group with a reference value and data
+    (left) and the bias in units of its error (right, symmetric-log axis; not for literature
+    values, whose accuracy is unknown)."""
     groups = [
         g for g in summary.groups if math.isfinite(g.stats.exact) and g.stats.exact and g.stats.n
     ]
@@ -68,19 +75,29 @@ def bias_overview(summary: Summary, outdir: Path) -> Figure | None:
         gridspec_kw={"width_ratios": [3, 2]},
     )  # fmt: skip
     y = np.arange(len(groups))[::-1]
+    lit = np.array([g.literature for g in groups])
     err_abs = np.array([group_error(g)[0] for g in groups])
     rel = 100 * np.array([g.stats.relative_bias for g in groups])
     err = 100 * err_abs / np.array([abs(g.stats.exact) for g in groups])
-    ax.errorbar(rel, y, xerr=np.where(np.isfinite(err), err, 0), fmt="o", color="C0", capsize=3)
+    xerr = np.where(np.isfinite(err), err, 0)
+    ax.errorbar(rel[~lit], y[~lit], xerr=xerr[~lit], fmt="o", color="C0", capsize=3)
+    if lit.any():
+        ax.errorbar(
+            rel[lit], y[lit], xerr=xerr[lit], fmt="s", mfc="none", color="C0", capsize=3,
+            label="against a literature value",
+        )  # fmt: skip
+        ax.legend(fontsize=8, loc="lower right")
     ax.axvline(0.0, color="k", lw=0.8)
-    ax.set_yticks(y, [g.title for g in groups], fontsize=8)
+    titles = [g.title + (" (literature)" if g.literature else "") for g in groups]
+    ax.set_yticks(y, titles, fontsize=8)
     ax.set_xlabel("relative bias (mean - exact) / |exact|  [%]")
     ax.grid(axis="x", alpha=0.3)
-    pull = np.array([g.stats.bias for g in groups]) / err_abs
+    pull = np.where(lit, np.nan, np.array([g.stats.bias for g in groups]) / err_abs)
     ok = np.isfinite(pull)
     ax2.plot(pull[ok], y[ok], "o", color="C1")
     for k in np.flatnonzero(~ok):
-        ax2.annotate("no error", (0, y[k]), ha="center", va="center", fontsize=7, color="0.4")
+        note = "literature value: omitted" if lit[k] else "no error"
+        ax2.annotate(note, (0, y[k]), ha="center", va="center", fontsize=7, color="0.4")
     ax2.axvspan(-2, 2, color="C2", alpha=0.15, lw=0, label="|bias| < 2 errors")
     ax2.axvline(0.0, color="k", lw=0.8)
     ax2.set_xscale("symlog", linthresh=3)
@@ -93,13 +110,21 @@ def bias_overview(summary: Summary, outdir: Path) -> Figure | None:
     ax2.legend(fontsize=8, loc="lower right")
     ax2.grid(axis="x", alpha=0.3)
     fig.suptitle("Bias of every method against the exact (or literature) value")
+    caption = (
+        "Left: relative bias of the group mean in percent, error bars the standard error of "
+        "the mean (or the error of a single run) divided by |exact|. Right: the bias in units "
+        "of that error; the green band marks |bias| < 2 errors."
+    )
+    if lit.any():
+        caption += (
+            " Groups marked (literature) are compared with a literature value of unknown "
+            "accuracy: their relative bias is shown, their bias in units of the error is not."
+        )
     return Figure(
         save(fig, outdir / "bias_overview.png"),
         "bias",
         "Bias of every group",
-        "Left: relative bias of the group mean in percent, error bars the standard error of "
-        "the mean (or the error of a single run) divided by |exact|. Right: the bias in units "
-        "of that error; the green band marks |bias| < 2 errors.",
+        caption,
         sorted({summary.records[i].path for g in groups for i in g.records}),
     )
 
@@ -161,6 +186,7 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
             ax.plot(positions, means, "D", color="w", mec="k", ms=6, zorder=4, label="group mean")
         exact = [g.stats.exact for g in groups if math.isfinite(g.stats.exact)]
         ref = next((g.reference for g in groups if g.reference), "")
+        word = reference_word(_reference_kind(groups))
         if exact:
             ax.axhline(
                 exact[0],
@@ -168,7 +194,7 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
                 ls="--",
                 lw=1.2,
                 zorder=1,
-                label=f"{exact_word(ref)} {fmt(exact[0], 7)}",
+                label=f"{word} {fmt(exact[0], 7)}",
             )
         ymin, ymax = ax.get_ylim()
         for k, g in enumerate(groups):
@@ -201,7 +227,7 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
                 f"{system}: {estimate} across runs",
                 "Boxes: quartiles and 1.5 IQR whiskers of the per-run values (orange: median, "
                 "diamond: mean); "
-                "points: runs (horizontal jitter only); dashed line: exact value"
+                f"points: runs (horizontal jitter only); dashed line: {word} value"
                 + (f" ({ref})" if ref else "")
                 + "; n: ok runs, failed runs counted below.",
                 sorted({summary.records[i].path for g in groups for i in g.records}),
@@ -268,13 +294,14 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
                     label=rest or None,
                 )
             exact = [g.stats.exact for g in groups if math.isfinite(g.stats.exact)]
+            word = reference_word(_reference_kind(groups))
             if exact:
                 ax.axhline(
                     exact[0],
                     color="C3",
                     ls="--",
                     lw=1.2,
-                    label=f"{exact_word(groups[0].reference)} {fmt(exact[0], 7)}",
+                    label=f"{word} {fmt(exact[0], 7)}",
                 )
             if num is None:
                 ax.set_xticks(range(len(values)), values)
@@ -297,7 +324,7 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
                     "scan",
                     f"{system}, {method}: {estimate} against {key}",
                     "Points: group means; error bars: " + " or ".join(sorted(what)) + "; "
-                    "dashed line: exact value.",
+                    f"dashed line: {word} value.",
                     sorted({summary.records[i].path for g in groups for i in g.records}),
                 )
             )

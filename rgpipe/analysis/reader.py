@@ -8,6 +8,11 @@ Monte Carlo curve kinds or by the family that wrote the file (:mod:`.curves`).
 
 A record is *failed* when its value is not finite, its estimate group says
 ``converged = False``, or its file cannot be opened (:class:`rgpipe.store.StoreError`).
+
+Reference values: an estimate's ``exact`` attribute is exact when its attribute
+``reference_kind`` is ``exact`` and a literature value when it is anything else; files
+without ``reference_kind`` (written before it) are read by their ``reference`` text: a
+literature value says "literature" there.
 """
 
 from __future__ import annotations
@@ -35,6 +40,22 @@ def text(value: Any) -> str:
 def _scalar(value: Any) -> float:
     arr = np.asarray(value, dtype=np.float64)
     return float(arr) if arr.size == 1 else float("nan")
+
+
+def reference_kind(exact: float, reference: str, declared: str | None = None) -> str:
+    """``none`` without a finite reference value, else ``exact`` or ``literature``.
+
+    Args:
+        exact: the reference value.
+        reference: its source text.
+        declared: the estimate's ``reference_kind`` attribute (None when absent): ``exact``
+            is exact, anything else is a literature value.
+    """
+    if not math.isfinite(exact):
+        return "none"
+    if declared is not None:
+        return "exact" if declared.strip().lower() == "exact" else "literature"
+    return "literature" if "literature" in reference.lower() else "exact"
 
 
 def _system(attrs: Mapping[str, Any], config: Mapping[str, Any]) -> str:
@@ -80,13 +101,17 @@ def estimate_records(fh: Any, base: dict[str, Any], config: dict[str, Any]) -> l
         if not hasattr(grp, "keys") or "mean" not in grp:
             continue
         attrs = dict(grp.attrs)
+        exact = _scalar(attrs.get("exact", np.nan))
+        reference = text(attrs.get("reference", ""))
+        declared = text(attrs["reference_kind"]) if "reference_kind" in attrs else None
         common = {
             **{k: v for k, v in base.items() if k != "seed"},
             "system": _system(fh.attrs, config),
             "method": _method(attrs, config, base["stage"]),
             "estimate": name,
-            "exact": _scalar(attrs.get("exact", np.nan)),
-            "reference": text(attrs.get("reference", "")),
+            "exact": exact,
+            "reference": reference,
+            "reference_kind": reference_kind(exact, reference, declared),
             "units": text(attrs.get("units", "")),
         }
         file_converged = bool(attrs.get("converged", True))

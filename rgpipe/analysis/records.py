@@ -18,6 +18,10 @@ CONFIDENCE = 0.95
 UNREADABLE = ("(unreadable)", "-", "-")
 """(system, method, estimate) of the records standing for files that could not be opened."""
 
+REFERENCE_KINDS = ("exact", "literature", "none")
+"""What a record's reference value is: exact (a bias in units of the error is meaningful), a
+literature value of unknown accuracy (only the bias and the relative bias are), or none."""
+
 
 @dataclass
 class Record:
@@ -43,6 +47,7 @@ class Record:
         file_sha256: sha256 of the file's bytes.
         git_revision: the file's ``git_revision``.
         message: why the record failed (empty if ok).
+        reference_kind: one of :data:`REFERENCE_KINDS`.
         family: the learned-method family that wrote the file ('' for Monte Carlo files).
     """
 
@@ -65,6 +70,7 @@ class Record:
     file_sha256: str = ""
     git_revision: str = ""
     message: str = ""
+    reference_kind: str = "none"
     family: str = ""
 
     @property
@@ -121,7 +127,8 @@ class GroupStats:
         weighted_mean, weighted_error: sum(x/s^2)/sum(1/s^2) and 1/sqrt(sum(1/s^2)).
         chi2_exact, dof_exact, p_exact: sum((x - exact)^2/s^2) over the n_weighted runs,
             dof = n_weighted, and its chi^2 survival probability (are the runs consistent
-            with the exact value within their errors?).
+            with the exact value within their errors?); NaN, 0, NaN against a literature
+            value, whose own error is unknown.
         chi2_internal, dof_internal: sum((x - weighted_mean)^2/s^2), dof = n_weighted - 1
             (are the runs consistent with each other?).
     """
@@ -160,6 +167,8 @@ class Group:
         records: indices into :attr:`Summary.records`.
         stats: the statistics.
         reference, units: of the estimate (first record that has them).
+        reference_kind: one of :data:`REFERENCE_KINDS` (``literature`` if any record with a
+            reference value says so).
         family: the learned-method family of the records ('' for Monte Carlo).
     """
 
@@ -172,6 +181,7 @@ class Group:
     stats: GroupStats
     reference: str = ""
     units: str = ""
+    reference_kind: str = "none"
     family: str = ""
 
     @property
@@ -180,6 +190,11 @@ class Group:
         return f"{self.system} {self.method} {self.estimate}" + (
             f" [{self.label}]" if self.label else ""
         )
+
+    @property
+    def literature(self) -> bool:
+        """True when the reference value is a literature value (no bias in units of errors)."""
+        return self.reference_kind == "literature"
 
 
 @dataclass

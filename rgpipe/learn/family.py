@@ -52,7 +52,9 @@ The aggregate stage finds a file's family by its root attribute ``family`` (writ
 family's writers), else by the stage ``train_<name>`` of a training file, else by a
 critical file's root attribute ``method`` naming the family; the system of its estimates
 by the root attributes ``system`` and ``lattice`` (else the configuration's, else
-``unknown``).
+``unknown``); an estimate's reference value ``/estimates/<name>`` attribute ``exact`` is
+exact unless its attribute ``reference_kind`` is not ``exact`` or, without that attribute,
+its ``reference`` says "literature".
 """
 
 from __future__ import annotations

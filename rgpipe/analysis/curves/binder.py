@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.analysis.figure import Figure, estimates_of, exact_word, fmt, paren, run_title, save
+from rgpipe.analysis.figure import Figure, estimates_of, fmt, paren, reference_word, run_title, save
 from rgpipe.analysis.records import FileResult
 
 CURVES = ("coupling", "sizes", "binder", "binder_error")
@@ -55,7 +55,7 @@ def plot(f: FileResult, path: Path) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
     x, u_all, e_all = d["coupling"], np.asarray(d["binder"]), np.asarray(d["binder_error"])
     name, (_, _, exact) = next(iter(estimates_of(f).items()), ("", (np.nan,) * 3))
-    word = exact_word(next((r.reference for r in f.records), ""))
+    word = reference_word(next((r.reference_kind for r in f.records), "none"))
     crossing = None
     if "crossing" in d and len(d["crossing"]):
         crossing = (float(d["crossing"][-1]), float(d["crossing_error"][-1]))
@@ -99,7 +99,7 @@ def plot(f: FileResult, path: Path) -> Figure:
         "binder",
         f"Binder cumulants of {f.path}",
         "Lines: Binder cumulant per size with its bootstrap error band (left: whole sweep, "
-        "right: zoom); grey: crossing of the two largest sizes and its error; dashed: exact "
-        "critical point.",
+        "right: zoom); grey: crossing of the two largest sizes and its error; dashed: "
+        f"{word} critical point.",
         [f.path],
     )
