@@ -16,16 +16,12 @@ import numpy as np
 import pytest
 
 from rgpipe.analysis import aggregate_stage
-from rgpipe.analysis.aggregate import (
-    UNREADABLE,
-    aggregate,
-    bootstrap_ci,
-    collect,
-    group_statistics,
-    read_file,
-    short_names,
-    swept_keys,
-)
+from rgpipe.analysis.aggregate import aggregate
+from rgpipe.analysis.collect import collect
+from rgpipe.analysis.group_stats import bootstrap_ci, group_statistics
+from rgpipe.analysis.grouping import short_names, swept_keys
+from rgpipe.analysis.reader import read_file
+from rgpipe.analysis.records import UNREADABLE
 from rgpipe.store import create_result, file_sha256, open_result
 
 EXACT = 0.44
@@ -125,6 +121,7 @@ def write_mlrg(path: Path, loss: str, jc: list[float], seeds: list[int]) -> Path
     config = {"mlrg": {"loss": loss, "representation": "A1", "epochs": 100}, "seeds": seeds}
     jc = np.array(jc)
     with create_result(path, stage="train_mlrg", config=config, seed=seeds[0]) as fh:
+        fh.attrs.update({"system": "ising", "lattice": "lieb", "method": "mlrg", "family": "mlrg"})
         finite = jc[np.isfinite(jc)]
         est = fh.create_group("estimates/J_c")
         est.create_dataset("mean", data=finite.mean())
@@ -486,7 +483,12 @@ def test_summary_rows_match_h5_file(stage_run):
 
 
 def test_categorical_scan_values_are_in_ladder_order():
-    from rgpipe.analysis.plots import ladder_key
+    from rgpipe.learn import registry
+
+    order = registry.get("mlrg").hook("value_order")
+
+    def ladder_key(value: str) -> tuple:
+        return order("block", value)
 
     blocks = ["4x2", "plaquette", "3x3", "2x2", "3x2"]
     assert sorted(blocks, key=ladder_key) == ["plaquette", "2x2", "3x2", "4x2", "3x3"]

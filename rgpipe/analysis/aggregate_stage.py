@@ -1,15 +1,15 @@
 """``python -m rgpipe aggregate``: bias statistics across every critical-point and training run.
 
-Reads every input file with dask (:func:`rgpipe.analysis.aggregate.collect`: a
+Reads every input file with dask (:func:`rgpipe.analysis.collect.collect`: a
 ``dask.distributed`` cluster when ``--scheduler`` or ``RGPIPE_DASK_SCHEDULER`` gives its
 address, the local threaded scheduler otherwise), groups the estimates by system, method,
 estimate and swept hyper-parameters, and writes
 
 * ``--out`` (HDF5, stage ``aggregate``)::
 
-      /summary/<column>   (G,)  one row per group (aggregate.SUMMARY_COLUMNS, then hp.<key>)
-      /records/<column>   (R,)  one row per run and estimate (aggregate.RECORD_COLUMNS)
-      /files/<column>     (F,)  one row per input file (aggregate.FILE_COLUMNS)
+      /summary/<column>   (G,)  one row per group (tables.SUMMARY_COLUMNS, then hp.<key>)
+      /records/<column>   (R,)  one row per run and estimate (tables.RECORD_COLUMNS)
+      /files/<column>     (F,)  one row per input file (tables.FILE_COLUMNS)
       /groups/<NNN>/{value, error, seed, member, status, path}   the runs of group NNN
           attrs: system, method, estimate, label, params_json and every statistic
 
@@ -39,14 +39,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from rgpipe.analysis.aggregate import (
-    CONFIDENCE,
+from rgpipe.analysis.aggregate import aggregate
+from rgpipe.analysis.collect import collect
+from rgpipe.analysis.records import CONFIDENCE, Summary
+from rgpipe.analysis.tables import (
     FILE_COLUMNS,
     RECORD_COLUMNS,
     SUMMARY_COLUMNS,
-    Summary,
-    aggregate,
-    collect,
     file_rows,
     record_rows,
     summary_rows,
@@ -229,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
     for f in files:
         if f.status != "ok":
             print(f"rgpipe aggregate: {f.status}: {f.message}", file=sys.stderr)
+        elif f.message:
+            print(f"rgpipe aggregate: {f.path}: {f.message}", file=sys.stderr)
     summary = aggregate(files, n_boot=job["bootstrap"], seed=job["seed"], confidence=CONFIDENCE)
     for r in summary.records:
         if not r.ok and r.status != "unreadable":

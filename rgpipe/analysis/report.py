@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rgpipe.analysis.aggregate import Summary
-from rgpipe.analysis.plots import Figure
+from rgpipe.analysis.figure import Figure
+from rgpipe.analysis.records import Summary
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222;
@@ -49,7 +49,10 @@ TABLE_NOTE = (
     "error); bias = mean - exact; rel. bias = bias/|exact|; CI: BCa bootstrap interval of the "
     "mean; weighted mean: error-weighted mean of the runs that have error bars; chi2 of those "
     "runs against the exact value, dof = their number, p its survival probability. Failed runs "
-    "(NaN, not converged, unreadable file) are counted, never used."
+    "(NaN, not converged, unreadable file) are counted, never used. A literature reference "
+    "(approximate, e.g. with strong corrections to scaling) is marked (literature): its bias "
+    "and relative bias are shown, but no error of the bias and no chi2, since the accuracy "
+    "of the reference is unknown."
 )
 """The explanation printed above the summary table."""
 
@@ -94,12 +97,16 @@ def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], list[li
             else ""
         )
         ci = f"[{num(s.ci_low)}, {num(s.ci_high)}]" if math.isfinite(s.ci_low) else ""
+        exact, bias = num(s.exact, 8), pm(s.bias, s.bias_error)
+        if g.literature:
+            exact = f"{exact} (literature)"
+            bias = f"{pm(s.bias, math.nan)} (vs literature)" if math.isfinite(s.bias) else ""
+            chi = "- (literature)"
         rows.append(
             [
                 str(gi), g.system, g.method, g.estimate, g.label or "-", str(s.n),
-                str(s.n_failed), pm(s.mean, s.bias_error), num(s.std, 3), num(s.exact, 8),
-                pm(s.bias, s.bias_error), num(s.relative_bias, 3), ci,
-                pm(s.weighted_mean, s.weighted_error), chi,
+                str(s.n_failed), pm(s.mean, s.bias_error), num(s.std, 3), exact, bias,
+                num(s.relative_bias, 3), ci, pm(s.weighted_mean, s.weighted_error), chi,
             ]
         )  # fmt: skip
         paths = dict.fromkeys(summary.records[i].path for i in g.records)
@@ -140,15 +147,16 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _reference_rows(summary: Summary) -> list[list[str]]:
-    """system, estimate, exact value and its source, once per distinct combination."""
+    """system, estimate, reference value, its kind and source, once per distinct combination."""
     seen = {}
     for g in summary.groups:
         if math.isfinite(g.stats.exact):
-            seen.setdefault((g.system, g.estimate, num(g.stats.exact, 10), g.reference), None)
+            key = (g.system, g.estimate, num(g.stats.exact, 10), g.reference_kind, g.reference)
+            seen.setdefault(key, None)
     return [list(k) for k in seen]
 
 
-REFERENCE_HEADER = ["system", "estimate", "exact value", "source"]
+REFERENCE_HEADER = ["system", "estimate", "value", "kind", "source"]
 
 
 def _failed_rows(summary: Summary) -> list[list[str]]:

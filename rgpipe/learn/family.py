@@ -30,8 +30,31 @@ Hook signatures (``params``: the resolved hyper-parameters, a dict):
   each);
 * ``cost(params, n_models) -> Cost``: the Slurm runtime and memory request;
 * ``critical.run(out, train_file, overrides) -> dict[str, Stats]``;
-* ``curves(fh) -> dict[str, dict]`` and ``plots[kind](data, path) -> (title, caption)``;
-* ``value_order(key, value) -> tuple``: sort key of categorical swept values in plots.
+* ``curves(fh: h5py.File) -> dict[str, dict[str, Any]]``: the plot data of one of the
+  family's result files (training or critical), by kind; each kind's data is a dictionary
+  of numpy arrays, lists of arrays and scalars (picklable: files are read on dask workers),
+  including whatever its plot needs from the file (e.g. a reference value); {} when the
+  file has none.  Only kinds with an entry in ``plots`` are drawn;
+* ``plots[kind](data: dict[str, Any], path: Path, *, source: str, run: str)
+  -> tuple[str, str]``: draws ``data`` (``curves(fh)[kind]``) with matplotlib into the
+  PNG file ``path`` (its directory exists; save with ``fig.savefig(path)``, the aggregate
+  stage sets the resolution) and closes the figure; ``source`` is the result file as the
+  aggregate stage was given it, ``run`` a short name of the run for the figure's heading
+  (``"<system>: <dir>/<file>"``); returns the report's (title, caption).  It must not
+  import :mod:`rgpipe.analysis`: the aggregate stage makes the figure of the report from
+  ``path`` and what it returns;
+* ``value_order(key: str, value: str) -> tuple``: sort key of the value (as text) of a
+  categorical swept hyper-parameter whose short name (as in the group labels) is ``key``,
+  in scan plots; the keys of one hyper-parameter's values must be mutually comparable
+  (without the hook: alphabetical).
+
+The aggregate stage finds a file's family by its root attribute ``family`` (written by the
+family's writers), else by the stage ``train_<name>`` of a training file, else by a
+critical file's root attribute ``method`` naming the family; the system of its estimates
+by the root attributes ``system`` and ``lattice`` (else the configuration's, else
+``unknown``); an estimate's reference value ``/estimates/<name>`` attribute ``exact`` is
+exact unless its attribute ``reference_kind`` is not ``exact`` or, without that attribute,
+its ``reference`` says "literature".
 """
 
 from __future__ import annotations
@@ -165,7 +188,8 @@ class Family:
         critical: re-analysis by the critical stage, or None.
         aggregate: which file the aggregate stage reads: ``critical`` or ``train``.
         data: the Monte Carlo data it learns from, or None.
-        curves, plots, value_order: the aggregate stage's hooks (optional).
+        curves, plots, value_order: the aggregate stage's hooks (optional): the family's
+            plot data, one plot hook per kind, the order of categorical swept values.
     """
 
     name: str
