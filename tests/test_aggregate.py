@@ -117,16 +117,23 @@ def write_oscillator(path: Path) -> Path:
 
 
 def write_mlrg(path: Path, loss: str, jc: list[float], seeds: list[int]) -> Path:
-    """A training file in the layout of rgpipe.learn.mlrg.ensemble.write_result."""
-    config = {"mlrg": {"loss": loss, "representation": "A1", "epochs": 100}, "seeds": seeds}
+    """An MLRG critical-point file in the layout of rgpipe.learn.mlrg.critical_file (the
+    family is aggregated through its critical files)."""
+    config = {
+        "method": "flow",
+        "mlrg": {"loss": loss, "representation": "A1", "epochs": 100},
+        "seeds": seeds,
+    }
     jc = np.array(jc)
-    with create_result(path, stage="train_mlrg", config=config, seed=seeds[0]) as fh:
+    with create_result(path, stage="critical", config=config, seed=seeds[0]) as fh:
         fh.attrs.update({"system": "ising", "lattice": "lieb", "method": "mlrg", "family": "mlrg"})
         finite = jc[np.isfinite(jc)]
         est = fh.create_group("estimates/J_c")
         est.create_dataset("mean", data=finite.mean())
         est.create_dataset("error_of_mean", data=finite.std(ddof=1) / np.sqrt(finite.size))
-        est.attrs.update({"exact": J_C, "n_models": jc.size, "n_valid": finite.size})
+        est.attrs.update(
+            {"exact": J_C, "n_models": jc.size, "n_valid": finite.size, "method": "mlrg_flow"}
+        )
         models = fh.create_group("models")
         models.create_dataset("seed", data=np.array(seeds, dtype=np.int64))
         models.create_dataset("J_c", data=jc)
@@ -166,7 +173,7 @@ def study(tmp_path_factory) -> Path:
     (crit / "update~sw/seed~4.h5").write_bytes(good[: len(good) // 2])
     write_xy(root / "critical" / "xy" / "square" / "seed~1.h5")
     write_oscillator(root / "critical" / "oscillator" / "dw" / "seed~1.h5")
-    train = root / "train" / "mlrg"
+    train = root / "critical" / "mlrg"
     write_mlrg(train / "loss~kl.h5", "kl", [0.80, 0.82, float("nan")], [1, 2, 3])
     write_mlrg(train / "loss~cd.h5", "cd", [0.75, 0.77, 0.79, 0.81], [1, 2, 3, 4])
     return root
@@ -237,19 +244,19 @@ def test_second_swept_group_matches_hand_computation(summary):
 
 def test_ensemble_members_are_runs_and_nan_members_fail(summary):
     groups = by_title(summary)
-    kl = groups["ising/lieb mlrg J_c [loss=kl]"].stats
+    kl = groups["ising/lieb mlrg_flow J_c [loss=kl]"].stats
     assert (kl.n_runs, kl.n, kl.n_failed) == (3, 2, 1)
     assert kl.mean == pytest.approx(0.81, rel=1e-12)
     assert kl.std == pytest.approx(math.sqrt(2e-4), rel=1e-9)
     assert kl.sem == pytest.approx(0.01, rel=1e-9)
     assert kl.bias == pytest.approx(0.81 - J_C, rel=1e-12)
     assert kl.n_weighted == 0 and math.isnan(kl.weighted_mean) and math.isnan(kl.chi2_exact)
-    cd = groups["ising/lieb mlrg J_c [loss=cd]"].stats
+    cd = groups["ising/lieb mlrg_flow J_c [loss=cd]"].stats
     assert (cd.n, cd.n_failed) == (4, 0)
     assert cd.mean == pytest.approx(0.78, rel=1e-12)
     # values 0.75..0.81 step 0.02: var = 0.02^2 * 5/3
     assert cd.std == pytest.approx(0.02 * math.sqrt(5 / 3), rel=1e-9)
-    seeds = [summary.records[i].seed for i in groups["ising/lieb mlrg J_c [loss=cd]"].records]
+    seeds = [summary.records[i].seed for i in groups["ising/lieb mlrg_flow J_c [loss=cd]"].records]
     assert seeds == [1, 2, 3, 4]
 
 
@@ -458,7 +465,7 @@ def test_report_references_exist(stage_run):
 def test_plots_are_written(stage_run):
     pngs = {p.name for p in (stage_run / "report").glob("*.png")}
     for prefix in ("bias_overview", "box_ising_square_K_c", "binder_", "helicity_",
-                   "continuum_", "flow_", "scan_ising_lieb_mlrg_J_c_loss"):  # fmt: skip
+                   "continuum_", "flow_", "scan_ising_lieb_mlrg_flow_J_c_loss"):  # fmt: skip
         assert any(n.startswith(prefix) for n in pngs), (prefix, pngs)
     for name in pngs:
         data = (stage_run / "report" / name).read_bytes()

@@ -26,8 +26,8 @@ from rgpipe.learn.mlrg.exact import SCALE_FACTOR
 from rgpipe.learn.mlrg.exact_kl import ExactKL
 from rgpipe.learn.mlrg.networks import RGModel
 from rgpipe.learn.mlrg.params import default_params, resolve_params
-from rgpipe.learn.mlrg.spec import SPEC
 from rgpipe.learn.mlrg.representation import representation
+from rgpipe.learn.mlrg.spec import SPEC
 from rgpipe.learn.mlrg.train import model_from_weights, seed_streams, train_group
 from rgpipe.stats import gamma_method
 from rgpipe.store import open_result, read_stats

@@ -223,6 +223,13 @@ def read_file(path: str) -> FileResult:
             text(attrs.get("family", "")), stage, text(attrs.get("method", ""))
         )
         result.family = "" if family is None else family.name
+        if family is not None and stage == family.stage and family.aggregate == "critical":
+            result.status = "skipped"
+            result.message = (
+                f"the {family.name} family is aggregated through its critical-point files "
+                f"(python -m rgpipe critical --method {family.critical.method})"
+            )
+            return result
         config = json.loads(result.config_json)
         base = {
             "path": path,

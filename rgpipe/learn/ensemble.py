@@ -92,6 +92,7 @@ def write_estimates(
                 "definition": info.definition,
                 "exact": s["exact"],
                 "reference": info.reference,
+                "reference_kind": info.kind,
                 "units": info.units,
                 "n_models": s["n_models"],
                 "n_valid": s["n_valid"],

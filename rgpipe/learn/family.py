@@ -73,14 +73,17 @@ class Estimate:
     Attributes:
         definition: what the number is (one line).
         exact: the exact value (NaN when none is known).
-        reference: the source of ``exact`` (say "literature" for a literature value).
+        reference: the source of ``exact``.
         units: units of the value.
+        kind: ``exact`` (a bias in units of the error is meaningful) or ``literature`` (an
+            approximate value: the aggregate stage reports no such bias).
     """
 
     definition: str
     exact: float = float("nan")
     reference: str = "none"
     units: str = ""
+    kind: str = "exact"
 
 
 @dataclass(frozen=True)

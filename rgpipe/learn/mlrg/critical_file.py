@@ -109,6 +109,7 @@ def write_critical(
                     "definition": info.definition,
                     "exact": info.exact,
                     "reference": info.reference,
+                    "reference_kind": info.kind,
                     "converged": bool(n_valid > 0),
                     "n_models": len(seeds),
                     "n_valid": n_valid,
