@@ -38,7 +38,8 @@ import numpy as np
 import torch
 import yaml
 
-from rgpipe.learn.mlrg import J_C_EXACT, SCALE_FACTOR, ensemble_statistics, train_ensemble
+from rgpipe.learn.mlrg.ensemble import ensemble_statistics, train_ensemble
+from rgpipe.learn.mlrg.exact import J_C_EXACT, SCALE_FACTOR
 
 PER_REP = {
     "A1": {"hidden": [32, 32]},

@@ -76,41 +76,119 @@ def test_lint_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def job_counts(stdout: str) -> dict[str, int]:
-    """The "Job stats" table of a Snakemake run as {rule: count}."""
-    table = stdout.split("Job stats:", 1)[1].splitlines()[3:]
-    counts = {}
-    for line in table:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
+def workflow_jobs(workdir: Path) -> dict[str, str]:
+    """{output file: rule} of every job the workflow plans for its config, asked from
+    Snakemake itself (snakemake.api: the summary of a DAG built with forceall)."""
+    import contextlib
+    import io
+    import os
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
+
+    buf, cwd = io.StringIO(), os.getcwd()
+    try:
+        with SnakemakeApi(OutputSettings()) as api:
+            wf = api.workflow(
+                resource_settings=ResourceSettings(cores=1),
+                config_settings=ConfigSettings(),
+                storage_settings=StorageSettings(),
+                snakefile=workdir / "Snakefile",
+                workdir=workdir,
+            )
+            with contextlib.redirect_stdout(buf):
+                wf.dag(DAGSettings(forceall=True)).summary()
+    finally:
+        os.chdir(cwd)
+    rows = [line.split("\t") for line in buf.getvalue().splitlines()[1:] if "\t" in line]
+    return {row[0]: row[2] for row in rows}
+
+
+def expected_train_files(family: str, studies: dict) -> set[str]:
+    """The training files a config's studies stand for, decoded independently of
+    rgpipe.sweeps: a list is a sweep, except for a list-valued key (its spec says so) whose
+    sweep is a list of lists; path segments key~value sorted by key."""
+    from rgpipe.learn import registry
+    from rgpipe.learn.jobs import job_params
+
+    listed = {p.name for p in job_params(registry.get(family)) if p.is_list}
+    out = set()
+    for name, study in studies.items():
+        sweeps = {
+            k: v
+            for k, v in study.items()
+            if k not in ("seeds", "data")
+            and isinstance(v, list)
+            and (k not in listed or all(isinstance(x, list) for x in v))
+        }
+        combos = [{}]
+        for key in sorted(sweeps):
+            combos = [{**c, key: v} for c in combos for v in sweeps[key]]
+
+        def text(v):
+            return "-".join(map(str, v)) if isinstance(v, list) else str(v)
+
+        for combo in combos:
+            point = "/".join(f"{k}~{text(v)}" for k, v in sorted(combo.items())) or "all"
+            for seed in study.get("seeds", [0]):
+                out.add(f"results/train/{family}/{name}/{point}/seed~{seed}.h5")
+    return out
 
 
 def test_dry_run_of_default_config(workdir):
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
-    proc = snakemake("-n", "--cores", "2", cwd=workdir)
-    assert proc.returncode == 0, proc.stderr
+    jobs = workflow_jobs(workdir)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    lattice = [e for s in ("ising", "xy", "phi4") for e in cfg["mc"].get(s, {}).values()]
-    time = list(cfg["mc"].get("oscillator", {}).values())
-    n_jobs = sum(len(e["sizes"]) * len(e.get("seeds", [0])) for e in lattice)
-    n_time = sum(len(e["n_tau"]) * len(e.get("seeds", [0])) for e in time)
-    n_crit = sum(len(e.get("seeds", [0])) for e in lattice + time)
-    counts = job_counts(proc.stdout)
-    assert counts["sample_mc"] == n_jobs
-    assert counts.get("sample_mc_time", 0) == n_time
-    assert counts["extract_critical"] == n_crit
-    assert counts["aggregate_bias"] == 1
-    n_train = 0  # one job per study, swept value combination and base seed
-    for study in cfg.get("train", {}).get("mlrg", {}).values():
-        jobs = 1
-        for value in study.values():
-            jobs *= len(value) if isinstance(value, list) else 1
-        n_train += jobs
-    assert counts.get("train_mlrg", 0) == counts.get("extract_critical_mlrg", 0)
-    assert counts.get("train_mlrg", 0) == (n_train if cfg.get("train") else 0)
+    mc = {
+        f"results/mc/{system}/{name}/{'N' if system == 'oscillator' else 'L'}~{n}/seed~{s}.h5"
+        for system, ensembles in cfg["mc"].items()
+        for name, e in ensembles.items()
+        for n in e.get("sizes", e.get("n_tau"))
+        for s in e.get("seeds", [0])
+    }
+    assert {f for f, r in jobs.items() if r.startswith("sample_mc")} == mc
+    assert all(jobs[f] == ("sample_mc_time" if "/N~" in f else "sample_mc") for f in mc)
+    crit = {
+        f"results/critical/{system}/{name}/seed~{s}.h5"
+        for system, ensembles in cfg["mc"].items()
+        for name, e in ensembles.items()
+        for s in e.get("seeds", [0])
+    }
+    assert {f for f, r in jobs.items() if r == "extract_critical"} == crit
+    train = expected_train_files("mlrg", cfg.get("train", {}).get("mlrg", {}))
+    assert {f for f, r in jobs.items() if r == "train_mlrg"} == train
+    assert {f for f, r in jobs.items() if r == "extract_critical_mlrg"} == {
+        f.replace("results/train/", "results/critical/") for f in train
+    }
+    assert {f for f, r in jobs.items() if r == "aggregate_bias"} == {
+        "results/summary.h5",
+        "results/summary.csv",
+        "results/report/index.html",
+        "results/report/index.md",
+    }
+
+
+def test_list_valued_keys_are_sweeps_only_as_lists_of_lists(workdir):
+    """hidden: [32, 32] is one network; hidden: [[8], [16, 16]] sweeps two."""
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg["train"]["mlrg"] = {
+        "one": {"hidden": [32, 32], "epochs": 5, "seeds": [0, 100]},
+        "two": {"hidden": [[8], [16, 16]], "j_range_ising": [0.0, 1.5], "epochs": 5},
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    jobs = workflow_jobs(workdir)
+    assert {f for f, r in jobs.items() if r == "train_mlrg"} == {
+        "results/train/mlrg/one/all/seed~0.h5",
+        "results/train/mlrg/one/all/seed~100.h5",
+        "results/train/mlrg/two/hidden~8/seed~0.h5",
+        "results/train/mlrg/two/hidden~16-16/seed~0.h5",
+    }
 
 
 def test_invalid_config_stops_before_any_job(workdir):
