@@ -207,6 +207,8 @@ def open_result(path: str | Path, stage: str | None = None) -> h5py.File:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such file")
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory, not a result file")
     try:
         fh = h5py.File(path, "r")
     except OSError as exc:

@@ -230,6 +230,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"rgpipe aggregate: {f.status}: {f.message}", file=sys.stderr)
         elif f.message:
             print(f"rgpipe aggregate: {f.path}: {f.message}", file=sys.stderr)
+    if not any(f.records for f in files):
+        reasons = sorted({f"{f.status}: {f.message}" for f in files if f.message})
+        print(
+            f"rgpipe aggregate: nothing to aggregate: none of the {len(files)} input files "
+            "holds estimates of a critical-point or training stage ("
+            + "; ".join(reasons[:5])
+            + (" ..." if len(reasons) > 5 else "")
+            + "); give critical-point files (results/critical/...) or training files",
+            file=sys.stderr,
+        )
+        return 2
     summary = aggregate(files, n_boot=job["bootstrap"], seed=job["seed"], confidence=CONFIDENCE)
     for r in summary.records:
         if not r.ok and r.status != "unreadable":

@@ -124,40 +124,68 @@ def _model_key(cfg: dict[str, Any]) -> tuple:
     return (cfg["system"], cfg.get("lattice", ""))
 
 
-def _parameter_values(par: Any) -> np.ndarray | None:
-    """The swept control parameter of an MC file (None for a single-point 0+1D job)."""
-    name = par.attrs.get("parameter", "coupling")
-    return np.atleast_1d(par[name][()]) if name in par else None
+def _read_dataset(path: str, node: Any) -> np.ndarray:
+    """A dataset's values; a damaged chunk raises a StoreError naming file and dataset."""
+    from rgpipe.store import StoreError
+
+    try:
+        return node[()]
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot read dataset {node.name} (damaged?): {exc}") from exc
+
+
+def _read_one(path: str) -> dict[str, Any]:
+    """Configuration, size, couplings, series and estimates of one MC file."""
+    with open_result(path, stage="mc") as fh:
+        cfg = read_config(fh)
+        par = fh["parameters"]
+        name = par.attrs.get("parameter", "coupling")
+        return {
+            "path": path,
+            "cfg": cfg,
+            "L": int(cfg["n_tau"] if cfg["system"] == "oscillator" else cfg["L"]),
+            "n_spins": int(par.attrs["n_spins"]),
+            "couplings": (
+                np.atleast_1d(_read_dataset(path, par[name])) if name in par else None
+            ),
+            "series": {
+                k: np.atleast_2d(_read_dataset(path, v)) for k, v in fh["observables"].items()
+            },
+            "estimates": {
+                k: (
+                    np.atleast_1d(_read_dataset(path, g["mean"])),
+                    np.atleast_1d(_read_dataset(path, g["error_of_mean"])),
+                )
+                for k, g in fh["estimates"].items()
+            },
+        }
 
 
 def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-file configuration and data of the MC inputs (one model, distinct sizes).
 
     The size is L for lattice models and n_tau for the 0+1D field.
+
+    Raises:
+        ConfigError: inputs of several models (each file named) or repeated sizes.
+        rgpipe.store.StoreError: a file that is not a complete MC result, or damaged.
     """
-    items, models = [], set()
-    for path in paths:
-        with open_result(path, stage="mc") as fh:
-            cfg = read_config(fh)
-            models.add(_model_key(cfg))
-            par = fh["parameters"]
-            items.append(
-                {
-                    "cfg": cfg,
-                    "L": int(cfg["n_tau"] if cfg["system"] == "oscillator" else cfg["L"]),
-                    "n_spins": int(par.attrs["n_spins"]),
-                    "couplings": _parameter_values(par),
-                    "series": {k: np.atleast_2d(v[()]) for k, v in fh["observables"].items()},
-                    "estimates": {
-                        k: (np.atleast_1d(g["mean"][()]), np.atleast_1d(g["error_of_mean"][()]))
-                        for k, g in fh["estimates"].items()
-                    },
-                }
-            )
+    items = [_read_one(path) for path in paths]
+    models: dict[tuple, list[str]] = {}
+    for d in items:
+        models.setdefault(_model_key(d["cfg"]), []).append(d["path"])
     if len(models) != 1:
-        raise ConfigError(f"inputs mix different systems or models: {sorted(models)}")
-    if len({d["L"] for d in items}) != len(items):
-        raise ConfigError("inputs must have distinct lattice sizes")
+        groups = "; ".join(f"{key[0]} {key[1]}: {', '.join(p)}" for key, p in models.items())
+        raise ConfigError(f"the inputs are not of one system and model: {groups}")
+    sizes: dict[int, list[str]] = {}
+    for d in items:
+        sizes.setdefault(d["L"], []).append(d["path"])
+    repeated = {n: p for n, p in sizes.items() if len(p) > 1}
+    if repeated:
+        raise ConfigError(
+            "the inputs must have distinct sizes: "
+            + "; ".join(f"size {n} in {', '.join(p)}" for n, p in repeated.items())
+        )
     cfg = items[0]["cfg"]
     model = {"system": cfg["system"]}
     if cfg["system"] in ("oscillator", "phi4"):
@@ -337,6 +365,14 @@ def _continuum(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
     return out
 
 
+MIN_SIZES = {
+    "binder": lambda job: 2,
+    "helicity": lambda job: 2,
+    "continuum": lambda job: len(job["powers"]),
+}
+"""Inputs (sizes) each method needs: two for a crossing or a fit in ln L, one more than the
+fit parameters (the powers of a) for the continuum extrapolation."""
+
 METHODS = {
     "binder": (_binder, ("ising", "phi4")),
     "helicity": (_helicity, ("xy",)),
@@ -381,7 +417,13 @@ def run(args: argparse.Namespace) -> int:
         if model["system"] not in systems:
             raise ConfigError(
                 f"--method {job['method']} needs {' or '.join(systems)} inputs, "
-                f"got {model['system']}"
+                f"got {model['system']} ({', '.join(args.inputs)})"
+            )
+        needed = MIN_SIZES[job["method"]](job)
+        if len(items) < needed:
+            raise ConfigError(
+                f"--method {job['method']} needs at least {needed} sizes, got {len(items)} "
+                f"({', '.join(args.inputs)})"
             )
     except (ConfigError, OSError) as exc:
         print(f"rgpipe critical: {exc}", file=sys.stderr)
