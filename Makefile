@@ -10,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean-results
+.PHONY: install demo resume test lint bench clean-results
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(STAMP)  ## create .venv and install rgpipe with pinned dependencies
 demo: install  ## run the pipeline on config.yaml, then show the critical points found
 	snakemake --cores $(CORES)
 	python -m rgpipe inspect --estimates $$(ls results/critical/*/*/*.h5 results/critical/mlrg/*/*/*.h5 2>/dev/null)
+
+resume: install  ## after a crash, kill or scancel: unlock and finish the pipeline (no other snakemake may run here)
+	snakemake --unlock
+	snakemake --cores $(CORES)
 
 test: install  ## the test suite (what CI runs)
 	pytest

@@ -73,7 +73,7 @@ def main() -> None:
     for r in (1, a.ranks):
         run(r, ddp, tmp / f"ddp{r}.h5")
         with h5py.File(tmp / f"ddp{r}.h5") as fh:
-            train = float(np.sum(fh["models/train_seconds"][()]))
+            train = float(np.sum(fh["provenance/train_seconds"][()]))
             n_epochs = fh["loss/value"].shape[1]
         ms = 1e3 * train / n_epochs
         base = base or ms

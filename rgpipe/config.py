@@ -540,6 +540,22 @@ _UniqueKeyLoader.construct_mapping_plain = yaml.SafeLoader.construct_mapping  # 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def check_yaml_file(path: str | Path) -> None:
+    """Reject a configuration file that YAML alone would accept with a silent loss: a key
+    given twice in one mapping (the last would win).
+
+    Raises:
+        ConfigError: naming the file, the key and both lines.
+    """
+    try:
+        read_yaml(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"invalid configuration file {path}{where}: {problem}") from None
+
+
 def read_yaml(text: str) -> Any:
     """Parse YAML text safely; a duplicate key in a mapping is an error (yaml.YAMLError)."""
     return yaml.load(text, Loader=_UniqueKeyLoader)

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from util import ROOT, datasets, run_rgpipe, user_env
+from util import ROOT, assert_same_science, run_rgpipe, user_env
 
 from rgpipe.config import load_schema
 from rgpipe.learn.mlrg.params import resolve_params
@@ -30,15 +30,12 @@ SMALL = [
     "16",
     "--quiet",
 ]
-VOLATILE = {"models/train_seconds", "models/analysis_seconds"}
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
 
 
 def assert_same_training(a, b):
-    da, db = datasets(a), datasets(b)
-    assert da.keys() == db.keys()
-    for name in sorted(da.keys() - VOLATILE):
-        np.testing.assert_array_equal(da[name], db[name], err_msg=name)
+    """Identical outside /provenance (the world size aside: it is a fact of the run)."""
+    assert_same_science(a, b, ignore_attrs={"world_size"})
 
 
 def mpirun(n: int, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

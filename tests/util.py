@@ -44,3 +44,30 @@ def datasets(path) -> dict[str, np.ndarray]:
             lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None
         )
     return out
+
+
+def science(path, ignore_attrs=()) -> dict[str, object]:
+    """Every dataset and attribute of a result file outside ``/provenance`` (where the
+    volatile facts live), by name (attributes as ``@group/name``), except the root
+    attributes in ``ignore_attrs``."""
+    out: dict[str, object] = {}
+    with h5py.File(path, "r") as fh:
+        out.update({f"@/{k}": v for k, v in fh.attrs.items() if k not in ignore_attrs})
+
+        def visit(name, obj):
+            if name == "provenance" or name.startswith("provenance/"):
+                return
+            out.update({f"@{name}/{k}": v for k, v in obj.attrs.items()})
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+
+        fh.visititems(visit)
+    return out
+
+
+def assert_same_science(a, b, ignore_attrs=()) -> None:
+    """Two result files agree bit for bit outside ``/provenance``."""
+    sa, sb = science(a, ignore_attrs), science(b, ignore_attrs)
+    assert sa.keys() == sb.keys(), sorted(sa.keys() ^ sb.keys())
+    for name in sorted(sa):
+        np.testing.assert_array_equal(sa[name], sb[name], err_msg=name)

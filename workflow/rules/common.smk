@@ -1,9 +1,12 @@
 # Validation of the whole configuration and the wildcard constraints shared by every rule;
 # each stage's input/param functions and target lists live with its rules.
-from rgpipe.config import canonical_json, validate_config
+from rgpipe.config import canonical_json, check_yaml_file, validate_config
 
 # Validate (and fill defaults) before any job starts: a bad key or value stops here
-# with a message naming it, and nothing runs.
+# with a message naming it, and nothing runs.  Snakemake's YAML reader keeps the last of
+# two equal keys silently: read every config file again with one that refuses them.
+for _path in workflow.configfiles:
+    check_yaml_file(_path)
 _validated = validate_config(config)
 config.clear()
 config.update(_validated)

@@ -4,13 +4,13 @@ The runner (:func:`rgpipe.learn.runner.write_training`) writes the provenance an
 estimates of :func:`describe`, ``/estimates/<name>`` across seeds and ``/models/{seed,
 <name>}``; :func:`write_models` adds (stage ``train_mlrg``)::
 
-    /models/lambda_relevant (M,), crossing_distance (M,), train_seconds (M,),
-           analysis_seconds (M,), J_star (M, n), eigenvalues_real (M, n),
-           eigenvalues_imag (M, n), final_loss (M,)
+    /models/lambda_relevant (M,), crossing_distance (M,), J_star (M, n),
+           eigenvalues_real (M, n), eigenvalues_imag (M, n), final_loss (M,)
     /models/fixed_points/<seed>/{J (k, n), n_relevant (k,)}
     /models/weights/<k> (M, ...) trained parameters (``train.model_from_weights``)
     /flow/J0 (G,) Ising-axis grid, /flow/f (M, G, n) learned f(J0, 0, ..., 0)
     /loss/epoch (E,), /loss/value (M, E) training loss, /loss/hmc_acceptance (M, E)
+    /provenance/train_seconds (M,), analysis_seconds (M,)   wall times (volatile)
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ from rgpipe.learn.family import Estimate
 EXACT_REFERENCE = "J_c = arccosh(1 + sqrt 2)/2 of the Lieb lattice (exact)"
 """The source of the exact J_c."""
 
-PER_MODEL_SCALARS = ("lambda_relevant", "crossing_distance", "train_seconds", "analysis_seconds")
+PER_MODEL_SCALARS = ("lambda_relevant", "crossing_distance")
 """Per-model numbers written besides the estimates."""
+
+PER_MODEL_TIMES = ("train_seconds", "analysis_seconds")
+"""Per-model wall times: volatile facts, written under /provenance (a rerun with the same
+seed gives identical datasets everywhere else)."""
 
 PER_MODEL_VECTORS = ("J_star", "eigenvalues_real", "eigenvalues_imag")
 """Per-model vectors (one entry per coupling)."""
@@ -75,6 +79,10 @@ def write_models(
     for key in PER_MODEL_VECTORS:
         grp.create_dataset(key, data=np.stack([m[key] for m in models]).astype(np.float64))
     grp.create_dataset("final_loss", data=np.array([m["loss"][-1] for m in models]))
+    prov = fh.require_group("provenance")
+    for key in PER_MODEL_TIMES:
+        ds = prov.create_dataset(key, data=np.array([m[key] for m in models], dtype=np.float64))
+        ds.attrs["units"] = "s (wall time of the group divided by its size)"
     grp["J_c"].attrs["units"] = "coupling (dimensionless, J / k_B T)"
     wgrp = grp.create_group("weights")
     wgrp.attrs["order"] = "RGModel.parameters(): W_1..W_L (M, fan_in, fan_out), b_1..b_L"
