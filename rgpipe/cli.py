@@ -27,20 +27,28 @@ STAGES = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one subparser per stage."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per stage.
+
+    Args:
+        only: register the options of this stage alone (the one being run), so that its
+            ``--help`` imports nothing another stage's options need (e.g. torch).
+    """
     parser = argparse.ArgumentParser(prog="python -m rgpipe", description=__doc__)
     parser.add_argument("--version", action="version", version=f"rgpipe {__version__}")
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, (module, help_text) in STAGES.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(p)
+        if only is None or name == only:
+            module.add_arguments(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m rgpipe`` and the ``rgpipe`` script."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    stage = next((w for w in words if not w.startswith("-")), None)
+    args = build_parser(stage if stage in STAGES else None).parse_args(argv)
     if args.stage != "inspect" and launcher_rank() == 0:
         print(f"rgpipe: rerun with: {rerun_command(argv)}", file=sys.stderr, flush=True)
     module, _ = STAGES[args.stage]
