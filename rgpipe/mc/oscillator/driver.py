@@ -6,6 +6,14 @@ fit); :func:`run` packages it as an :class:`~rgpipe.mc.output.MCResult`: the par
 axis has a single point (``/parameters/a``) and every estimate is a scalar, except the
 correlator C(tau) and the effective mass, which run along ``/parameters/tau`` and
 ``/parameters/tau_effective_mass``.  The updates are described in :mod:`.kernels`.
+
+Default moves: ``hmc+reflect`` for even potentials, ``hmc`` otherwise.  During
+thermalisation the Metropolis step is tuned towards 50 % acceptance and the number of HMC
+steps is increased while the acceptance is below 70 %; both are frozen before measuring.
+
+Random numbers: one xoshiro256** stream (:mod:`rgpipe.mc.rng`) derived from the job's
+seed with numpy SeedSequence; the whole chain runs in one numba kernel call per block,
+so a seed gives bit-identical output.
 """
 
 from __future__ import annotations

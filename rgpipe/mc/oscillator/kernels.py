@@ -22,14 +22,6 @@ Updates (one "sweep" applies each selected update once, in this order):
   near zero crossings) are reflected x -> -x with probability 1/2 each.  It creates and
   removes instanton/anti-instanton pairs and flips the whole path between the wells at
   no cost, which local and HMC updates cannot do in a deep double well.
-
-Default: ``hmc+reflect`` for even potentials, ``hmc`` otherwise.  During thermalisation
-the Metropolis step is tuned towards 50 % acceptance and the number of HMC steps is
-increased while the acceptance is below 70 %; both are frozen before measuring.
-
-Random numbers: one xoshiro256** stream (:mod:`rgpipe.mc.rng`) derived from the job's
-seed with numpy SeedSequence; the whole chain runs in one numba kernel call per block,
-so a seed gives bit-identical output.
 """
 
 from __future__ import annotations

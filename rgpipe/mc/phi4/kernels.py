@@ -47,10 +47,6 @@ thermalisation is then frozen).  ``clusters: null`` grows clusters during therma
 until about N sites per sweep have been flipped and then freezes the count at
 round(N / mean cluster size) (a state-dependent count would bias the chain); with no
 thermalisation it is 1.  Measurements use only frozen parameters.
-
-Random numbers: one xoshiro256** stream per coupling point, keyed by (L, beta, lam), so a
-point's chain does not depend on the other points of the sweep; same seed => bit-identical
-series.  Every chain starts from phi = 1 (cold start).
 """
 
 from __future__ import annotations

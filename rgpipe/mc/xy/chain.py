@@ -92,6 +92,8 @@ class Chain:
 def chain_state(seed: int, lattice: str, L: int, update: str, coupling: float) -> np.ndarray:
     """The xoshiro256** state (uint64 (4,)) of the chain at one coupling."""
     bits = int(np.float64(coupling).view(np.uint64))  # the exact coupling, no hashing
+    # "rgpipe.mc.xy" is a fixed name of the stream (once the module's), not __name__:
+    # changing it would change every chain
     key = (stream_key("rgpipe.mc.xy", lattice, update), L, bits >> 32, bits & 0xFFFFFFFF)
     return stream_states(seed, key, 1)[0]
 
