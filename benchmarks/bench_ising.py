@@ -20,7 +20,7 @@ import time
 import numba
 import numpy as np
 
-from rgpipe.mc.ising_samplers import (
+from rgpipe.mc.ising.samplers import (
     LocalMetropolis,
     MultispinMetropolis,
     SwendsenWang,

@@ -218,7 +218,7 @@ def plaquette_moments(K: float, L: int, sweeps: int, seed: int) -> np.ndarray:
     """(3, 2) mean and error of u (nearest neighbours), w (diagonal) and q (four spins) on
     the plaquettes of the square-lattice Ising model at K, from Wolff MC on an L x L torus
     (batch means over 40 batches; one sweep ~ L^2 flipped spins)."""
-    from rgpipe.mc.ising_samplers import Wolff
+    from rgpipe.mc.ising.samplers import Wolff
     from rgpipe.mc.rng import stream_key, stream_states
     from rgpipe.physics.lattice import make_lattice
 

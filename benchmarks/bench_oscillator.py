@@ -27,14 +27,11 @@ import time
 import numba
 import numpy as np
 
-from rgpipe.mc.oscillator import (
-    _hmc_trajectory,
-    _metropolis_sweep,
-    _reflect_sweep,
-    cyclic_factor,
-    run_oscillator,
-)
+from rgpipe.mc.oscillator.driver import simulate
+from rgpipe.mc.oscillator.fourier import cyclic_factor
+from rgpipe.mc.oscillator.kernels import _hmc_trajectory, _metropolis_sweep, _reflect_sweep
 from rgpipe.mc.rng import stream_states
+from rgpipe.mc.systems import validate_job
 from rgpipe.physics.oscillator import (
     double_well,
     extrapolate_continuum,
@@ -44,6 +41,11 @@ from rgpipe.physics.oscillator import (
 from rgpipe.physics.oscillator_exact import continuum_spectrum, continuum_thermal, lattice_exact
 
 numba.set_num_threads(1)
+
+
+def run_oscillator(job: dict) -> dict:
+    """Simulate a job given by some of its options (validated, defaults filled)."""
+    return simulate(validate_job({"system": "oscillator", **job}))
 
 
 def _time(fn, min_seconds: float = 1.0) -> tuple[float, int]:

@@ -23,12 +23,20 @@ import time
 import numba
 import numpy as np
 
-from rgpipe.mc import phi4 as mc
+from rgpipe.mc.phi4 import kernels as mc
+from rgpipe.mc.phi4.driver import simulate
+from rgpipe.mc.phi4.spec import UPDATES
 from rgpipe.mc.rng import stream_states
+from rgpipe.mc.systems import validate_job
 from rgpipe.physics.lattice import square
 
 BETA_C = 0.68
 LAM = 1.0
+
+
+def run_phi4(job: dict) -> dict:
+    """Simulate a job given by some of its options (validated, defaults filled)."""
+    return simulate(validate_job({"system": "phi4", **job}))
 
 
 def _rate(func, min_seconds: float = 1.0) -> tuple[float, int]:
@@ -69,10 +77,10 @@ def throughput(sizes=(32, 64, 128)) -> list[dict]:
             "wolff_clusters_per_s": 1.0 / t_cl,
             "wolff_mean_cluster_fraction": mean_cluster / n,
         }
-        for update in mc.UPDATES:
+        for update in UPDATES:
             sweeps = max(20, int(2e6 / n))
             t0 = time.perf_counter()
-            res = mc.run_phi4(
+            res = run_phi4(
                 {"L": L, "betas": [BETA_C], "lam": LAM, "update": update, "sweeps": sweeps,
                  "thermalization": 200, "seed": 1}
             )  # fmt: skip
@@ -90,7 +98,7 @@ def throughput(sizes=(32, 64, 128)) -> list[dict]:
         )
         print(
             "        ms per sweep: "
-            + "  ".join(f"{u} {1e3 * row[f'seconds_per_sweep_{u}']:.3f}" for u in mc.UPDATES),
+            + "  ".join(f"{u} {1e3 * row[f'seconds_per_sweep_{u}']:.3f}" for u in UPDATES),
             flush=True,
         )
     return rows
@@ -112,7 +120,7 @@ def autocorrelation(scale: float) -> list[dict]:
     """tau_int of m^2, |m|, hop and U at criticality versus L and update."""
     rows = []
     for L in (16, 32):
-        for update in mc.UPDATES:
+        for update in UPDATES:
             for or_sweeps in (1, 2) if update in ("overrelaxation", "combined") else (0,):
                 sweeps = max(1000, int(scale * TAU_SWEEPS[(update, L)]))
                 job = {"L": L, "betas": [BETA_C], "lam": LAM, "update": update,
@@ -120,7 +128,7 @@ def autocorrelation(scale: float) -> list[dict]:
                 if or_sweeps:
                     job["or_sweeps"] = or_sweeps
                 t0 = time.perf_counter()
-                res = mc.run_phi4(job)
+                res = run_phi4(job)
                 secs = float(res["timing"]["seconds"][0])
                 per_sweep = secs / (sweeps + 5000)
                 est = res["estimates"]
@@ -164,7 +172,7 @@ def binder(scale: float) -> dict:
     for L, sweeps in BINDER_SWEEPS.items():
         sweeps = max(1000, int(scale * sweeps))
         t0 = time.perf_counter()
-        res = mc.run_phi4(
+        res = run_phi4(
             {"L": L, "betas": BINDER_BETAS, "lam": LAM, "update": "combined", "sweeps": sweeps,
              "thermalization": 5000, "seed": 2024}
         )  # fmt: skip
@@ -209,7 +217,7 @@ def main() -> None:
     numba.set_num_threads(1)
     skip = {s for s in args.skip.split(",") if s}
     t0 = time.perf_counter()
-    mc.run_phi4({"L": 4, "betas": [0.5], "lam": 1.0, "sweeps": 10, "thermalization": 2})  # jit
+    run_phi4({"L": 4, "betas": [0.5], "lam": 1.0, "sweeps": 10, "thermalization": 2})  # jit
     print(f"compile/load: {time.perf_counter() - t0:.1f} s", flush=True)
     out = {}
     if "1" not in skip:

@@ -29,10 +29,17 @@ import numba
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from rgpipe.mc import xy as mc
 from rgpipe.mc.rng import stream_states
+from rgpipe.mc.systems import validate_job
+from rgpipe.mc.xy.chain import Chain
+from rgpipe.mc.xy.driver import simulate
 
 K_BKT = 1.0 / 0.893
+
+
+def run_xy(job: dict) -> dict:
+    """Simulate a job given by some of its options (validated, defaults filled)."""
+    return simulate(validate_job({"system": "xy", **job}))
 
 
 def bench_speed(sizes: list[int], seconds: float) -> None:
@@ -48,11 +55,11 @@ def bench_speed(sizes: list[int], seconds: float) -> None:
     )
     for L in sizes:
         n = L * L
-        chain = mc.Chain(L, "square", K_BKT, stream_states(1, (L,), 1)[0], "hot")
+        chain = Chain(L, "square", K_BKT, stream_states(1, (L,), 1)[0], "hot")
         chain.run(200, 1.0, 4, 1, 1)  # compile and roughly thermalise
         step = 1.0
 
-        def timed(args: tuple, chain: mc.Chain = chain) -> tuple[float, int, np.ndarray]:
+        def timed(args: tuple, chain: Chain = chain) -> tuple[float, int, np.ndarray]:
             reps, total = 1, 0.0
             while True:
                 before = chain.counters.copy()
@@ -96,7 +103,7 @@ def bench_tau(sizes: list[int], sweeps: dict[str, int], seed: int) -> None:
         for L in sizes:
             n_sw = sweeps[update] * L // sizes[0]
             t0 = time.perf_counter()
-            res = mc.run_xy(
+            res = run_xy(
                 {
                     "L": L,
                     "couplings": [K_BKT],
@@ -138,7 +145,7 @@ def bench_bkt(sizes: list[int], temps: list[float], sweeps: int, seed: int) -> N
     err = np.zeros_like(ups)
     for i, L in enumerate(sizes):
         t0 = time.perf_counter()
-        res = mc.run_xy(
+        res = run_xy(
             {
                 "L": L,
                 "couplings": couplings,

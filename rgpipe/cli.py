@@ -49,8 +49,10 @@ def build_parser(stage: str | None = None) -> argparse.ArgumentParser:
 
 
 def _stage_of(argv: list[str]) -> str | None:
-    """The stage named on the command line (the first word that is one), else None."""
-    return next((a for a in argv if a in STAGES), None)
+    """The stage named on the command line (its first word that is not an option), else
+    None."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in STAGES else None
 
 
 def main(argv: list[str] | None = None) -> int:

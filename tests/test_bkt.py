@@ -6,8 +6,6 @@ import pytest
 from util import run_rgpipe
 
 from rgpipe.analysis.bkt import HelicityData, bootstrap_t_bkt, weber_minnhagen
-from rgpipe.config import _XY_SWEEP
-from rgpipe.mc.xy import UPDATES
 from rgpipe.store import open_result
 
 
@@ -43,10 +41,6 @@ def test_unbracketed_minimum_is_reported_as_failure():
     temps = np.linspace(0.95, 1.05, 6)  # entirely above T_BKT = 0.893
     fit = weber_minnhagen(synthetic(0.893, 1.5, [8, 16, 32], temps, 0.0, 0))
     assert np.isnan(fit.t_bkt)
-
-
-def test_xy_sweep_table_mirrors_the_kernel():
-    assert {k: (w, m) for k, (w, m, _) in UPDATES.items()} == _XY_SWEEP
 
 
 def test_xy_mc_and_helicity_stage(tmp_path):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from rgpipe.config import validate_job
-from rgpipe.mc.ising import run_ising
-from rgpipe.mc.ising_local import energy_magnetisation
-from rgpipe.mc.ising_multispin import (
+from rgpipe.mc.ising.driver import run as run_ising
+from rgpipe.mc.ising.local import energy_magnetisation
+from rgpipe.mc.ising.multispin import (
     MultispinSquare,
     multispin_energy_magnetisation,
     pack,

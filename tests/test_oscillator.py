@@ -14,7 +14,11 @@ import numba
 import numpy as np
 import pytest
 
-from rgpipe.mc.oscillator import _cyclic_solve, cyclic_factor, normalize_job, run_oscillator
+from rgpipe.mc.oscillator.driver import simulate
+from rgpipe.mc.oscillator.fourier import cyclic_factor
+from rgpipe.mc.oscillator.fourier import cyclic_solve as _cyclic_solve
+from rgpipe.mc.oscillator.spec import moves
+from rgpipe.mc.systems import validate_job
 from rgpipe.physics.oscillator import (
     action,
     correlator,
@@ -41,6 +45,20 @@ from rgpipe.physics.oscillator_exact import (
 numba.set_num_threads(1)
 
 SCALARS = ("x", "x2", "x4", "energy", "energy_thermo")
+
+
+def normalize_job(job: dict) -> dict:
+    """A job given by some of its options, validated, defaults filled, moves resolved."""
+    checked = validate_job({"system": "oscillator", **job}, "oscillator")
+    even = potential_from_spec(checked, checked["mass"]).is_even
+    return {**checked, "update": moves(checked["update"], even)}
+
+
+def run_oscillator(job: dict) -> dict:
+    """Simulate a job given by some of its options (validated, defaults filled)."""
+    return simulate(validate_job({"system": "oscillator", **job}, "oscillator"))
+
+
 ASYMMETRIC = [0.0, 0.3, -2.0, 0.0, 1.0]  # x^4 - 2 x^2 + 0.3 x: two wells of unequal depth
 
 
@@ -401,9 +419,9 @@ def test_job_validation():
     base = {"potential": "double_well", "lam": 4.0, "eta": 1.4, "beta": 10.0, "n_tau": 40}
     assert normalize_job(base)["update"] == "hmc+reflect"
     assert normalize_job({**ASYM, "beta": 1.0, "n_tau": 8})["update"] == "hmc"
-    with pytest.raises(ValueError, match="unknown key 'lamda'"):
+    with pytest.raises(ValueError, match="lamda: unknown key"):
         normalize_job({**base, "lamda": 1})
-    with pytest.raises(ValueError, match="missing key 'eta'"):
+    with pytest.raises(ValueError, match="'eta': missing"):
         normalize_job({"lam": 1.0, "beta": 1.0, "n_tau": 8})
     with pytest.raises(ValueError, match="exact only for an even potential"):
         normalize_job({**ASYM, "beta": 1.0, "n_tau": 8, "update": "hmc+reflect"})
@@ -411,7 +429,7 @@ def test_job_validation():
         normalize_job({**base, "update": "reflect"})
     with pytest.raises(ValueError, match="n_tau"):
         normalize_job({**base, "n_tau": 2})
-    with pytest.raises(ValueError, match="sweeps='many'"):
+    with pytest.raises(ValueError, match="'sweeps': value 'many'"):
         normalize_job({**base, "sweeps": "many"})
     with pytest.raises(ValueError, match="system"):
         normalize_job({**base, "system": "ising"})

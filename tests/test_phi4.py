@@ -14,8 +14,10 @@ import numba
 import numpy as np
 import pytest
 
-from rgpipe.mc import phi4 as mc
+from rgpipe.mc.phi4 import kernels as mc
+from rgpipe.mc.phi4.driver import simulate
 from rgpipe.mc.rng import stream_states
+from rgpipe.mc.systems import validate_job
 from rgpipe.physics import phi4 as ph
 from rgpipe.physics import phi4_exact as ex
 from rgpipe.physics.lattice import square
@@ -23,6 +25,11 @@ from rgpipe.physics.lattice import square
 numba.set_num_threads(1)
 
 UPDATES = ["metropolis", "overrelaxation", "wolff", "combined"]
+
+
+def run_phi4(job: dict) -> dict:
+    """Simulate a phi^4 job given by some of its options (validated, defaults filled)."""
+    return simulate(validate_job({"system": "phi4", **job}))
 
 
 def zscores(result: dict, exact: dict, names: list[str], point: int = 0) -> dict[str, float]:
@@ -155,9 +162,9 @@ def test_unstable_gaussian_is_rejected_everywhere():
         with pytest.raises(ValueError, match="unstable Gaussian"):
             ex.gaussian_exact(L, beta)
         with pytest.raises(ValueError, match="unstable Gaussian"):
-            mc.run_phi4({"L": L, "betas": [0.1, beta], "lam": 0.0, "sweeps": 10})
-    with pytest.raises(ValueError, match="unbounded"):
-        mc.run_phi4({"L": 4, "betas": [0.1], "lam": -1.0, "sweeps": 10})
+            run_phi4({"L": L, "betas": [0.1, beta], "lam": 0.0, "sweeps": 10})
+    with pytest.raises(ValueError, match="'lam': value -1"):
+        run_phi4({"L": 4, "betas": [0.1], "lam": -1.0, "sweeps": 10})
 
 
 def _ising_transfer_log_z(L: int, K: float, h: float = 0.0) -> float:
@@ -366,7 +373,7 @@ def test_gaussian_lattice_against_exact_propagator(update):
     """lam = 0 on 4 x 4 at beta = 0.4 (chi 5x the free value) and on 3 x 3 at beta = -0.7
     (antiferromagnetic, stable only because L is odd)."""
     for L, beta, seed in ((4, 0.4, 101), (3, -0.7, 102)):
-        res = mc.run_phi4(
+        res = run_phi4(
             {
                 "L": L,
                 "betas": [beta],
@@ -387,7 +394,7 @@ TWO_NAMES = ["phi2", "phi4", "hop", "action", "m2", "m4", "binder"]
 @pytest.mark.parametrize("update", UPDATES)
 def test_two_by_two_against_quadrature(update):
     """lam = 1 (shallow double well), a ferromagnetic and an antiferromagnetic coupling."""
-    res = mc.run_phi4(
+    res = run_phi4(
         {
             "L": 2,
             "betas": [0.55, -0.4],
@@ -408,7 +415,7 @@ def test_large_lambda_2x2_against_quadrature(update):
     """lam = 1e4: local moves cannot change signs; the cluster move must.  Also guards the
     error bars: with a fixed odd number of over-relaxation passes the stiff radial mode
     alternates in sign and the Gamma method underestimated the error of phi2 ~400-fold."""
-    res = mc.run_phi4(
+    res = run_phi4(
         {
             "L": 2,
             "betas": [0.4],
@@ -427,7 +434,7 @@ def test_large_lambda_2x2_against_quadrature(update):
 def test_ising_limit_4x4_against_enumeration(update):
     """lam = 1e5 at beta = K = 0.4 on 4 x 4: the O(1/lam) distance to the Ising values (about
     1e-5 here, measured on 2 x 2 above) is far below the statistical errors (~2e-3)."""
-    res = mc.run_phi4(
+    res = run_phi4(
         {
             "L": 4,
             "betas": [0.4],
@@ -465,32 +472,32 @@ def _small_job(**kw):
 
 
 def test_same_seed_is_bit_identical_and_points_are_independent():
-    a = mc.run_phi4(_small_job())
-    b = mc.run_phi4(_small_job())
+    a = run_phi4(_small_job())
+    b = run_phi4(_small_job())
     for k in a["series"]:
         assert np.array_equal(a["series"][k], b["series"][k])
     assert np.array_equal(a["samples"]["phi"], b["samples"]["phi"])
-    c = mc.run_phi4(_small_job(seed=4))
+    c = run_phi4(_small_job(seed=4))
     assert not np.array_equal(a["series"]["m"], c["series"]["m"])
     # a point's chain does not depend on the other points of the sweep
-    d = mc.run_phi4(_small_job(betas=[0.7]))
+    d = run_phi4(_small_job(betas=[0.7]))
     assert np.array_equal(a["series"]["hop"][1], d["series"]["hop"][0])
 
 
 def test_continuum_form_job_runs_the_converted_couplings():
     m0sq = [-1.2, -0.8]
-    a = mc.run_phi4({"L": 4, "m0sq": m0sq, "lambda0": 0.5, "sweeps": 200, "seed": 2})
+    a = run_phi4({"L": 4, "m0sq": m0sq, "lambda0": 0.5, "sweeps": 200, "seed": 2})
     pts = [ph.lattice_from_continuum(m, 0.5) for m in m0sq]
     assert a["parameters"]["beta"] == pytest.approx([p[0] for p in pts], rel=1e-15)
     assert a["parameters"]["m0sq"] == pytest.approx(m0sq, rel=1e-12)
     assert a["parameters"]["lambda0"] == pytest.approx([0.5, 0.5], rel=1e-12)
     for ip, (beta, lam) in enumerate(pts):
-        b = mc.run_phi4({"L": 4, "betas": [beta], "lam": lam, "sweeps": 200, "seed": 2})
+        b = run_phi4({"L": 4, "betas": [beta], "lam": lam, "sweeps": 200, "seed": 2})
         assert np.array_equal(a["series"]["m"][ip], b["series"]["m"][0])
 
 
 def test_result_layout():
-    r = mc.run_phi4(_small_job(update="combined", measure_every=3))
+    r = run_phi4(_small_job(update="combined", measure_every=3))
     n_meas = 300 // 3
     assert r["values"].shape == (2,)
     for k in ("m", "phi2", "phi4", "hop", "action"):
@@ -522,10 +529,10 @@ def test_result_layout():
         ({"m0sq": [0.1]}, "either"),
         ({"metropolis_step": -0.1}, "metropolis_step"),
         ({"clusters": 0}, "clusters"),
-        ({"betas": [0.5, 0.5]}, "repeated"),
+        ({"betas": [0.5, 0.5]}, "non-unique"),
         ({"betas": [], "lam": 1.0}, "empty"),
     ],
 )
 def test_invalid_jobs_are_rejected(change, match):
     with pytest.raises(ValueError, match=match):
-        mc.run_phi4(_small_job(**change))
+        run_phi4(_small_job(**change))

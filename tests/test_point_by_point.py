@@ -4,9 +4,10 @@ one call with every point: each point is its own chain with its own random strea
 import numpy as np
 import pytest
 
+from rgpipe.mc import systems
 from rgpipe.mc.output import run_point_by_point
-from rgpipe.mc.phi4 import run_phi4
-from rgpipe.mc.xy import run_xy
+from rgpipe.mc.phi4.driver import simulate as run_phi4
+from rgpipe.mc.xy.driver import simulate as run_xy
 from rgpipe.stats import Stats
 
 
@@ -27,13 +28,13 @@ def assert_same(a, b, path=""):
     [
         (
             run_xy,
-            {"L": 4, "couplings": [0.9, 1.2, 1.5]},
+            {"system": "xy", "L": 4, "couplings": [0.9, 1.2, 1.5]},
             "couplings",
             ("series", "estimates", "configurations", "couplings", "final"),
         ),
         (
             run_phi4,
-            {"L": 4, "betas": [0.6, 0.7], "lam": 1.0},
+            {"system": "phi4", "L": 4, "betas": [0.6, 0.7], "lam": 1.0},
             "betas",
             ("series", "estimates", "samples", "values", "parameters", "sample_attrs"),
         ),
@@ -42,6 +43,7 @@ def assert_same(a, b, path=""):
 )
 def test_point_by_point_equals_one_call(run, job, key, fields):
     job = {**job, "sweeps": 200, "thermalization": 20, "seed": 3, "configurations": 2}
+    job = systems.validate_job(job)
     whole = run(job)
     split = run_point_by_point(run, job, key, "test", progress=False)
     for field in fields:

@@ -12,12 +12,21 @@ import pytest
 from scipy import integrate
 from scipy.special import i0, i1, ive, j0
 
-from rgpipe.mc import xy as mc
 from rgpipe.mc.rng import stream_states
+from rgpipe.mc.systems import validate_job
+from rgpipe.mc.xy import chain, observables
+from rgpipe.mc.xy import kernels as mc
+from rgpipe.mc.xy.driver import simulate
+from rgpipe.mc.xy.spec import UPDATES
 from rgpipe.physics import xy as phys
 from rgpipe.physics import xy_exact as exact
 
 TWO_PI = 2.0 * np.pi
+
+
+def run_xy(job: dict) -> dict:
+    """Simulate an XY job given by some of its options (validated, defaults filled)."""
+    return simulate(validate_job({"system": "xy", **job}))
 
 
 def zscore(stats, ik: int, value: float) -> float:
@@ -155,7 +164,7 @@ def test_compiled_measurement_matches_numpy(L, lattice):
         c, s = mc.spin_cache(theta)
         raw = np.zeros(len(mc.MEASURE_COLUMNS))
         mc.measure(theta.ravel().copy(), c, s, mc.neighbor_table(L, lattice), raw)
-        got = mc.series_from_raw(raw[None], k, theta.size, lattice == "square")
+        got = observables.series_from_raw(raw[None], k, theta.size, lattice == "square")
         ref = phys.observables(theta, k)
         for name, value in ref.items():
             assert got[name][0] == pytest.approx(value, rel=1e-12, abs=1e-12), name
@@ -239,8 +248,8 @@ def test_random_configurations_have_zero_total_charge():
 # --------------------------------------------------------------------------- kernels
 
 
-def random_chain(L: int, lattice: str, k: float, seed: int) -> mc.Chain:
-    return mc.Chain(L, lattice, k, stream_states(seed, (99,), 1)[0], "hot")
+def random_chain(L: int, lattice: str, k: float, seed: int) -> chain.Chain:
+    return chain.Chain(L, lattice, k, stream_states(seed, (99,), 1)[0], "hot")
 
 
 def test_overrelaxation_conserves_energy_and_caches_stay_exact():
@@ -260,7 +269,7 @@ def test_wolff_clusters_are_single_spins_at_infinite_temperature_and_grow_when_c
     hot = random_chain(16, "square", 0.0, 2)
     hot.run(50, 1.0, 5, 0, 0)
     assert hot.counters[2] == hot.counters[3] == 250
-    cold = mc.Chain(16, "square", 3.0, stream_states(3, (99,), 1)[0], "cold")
+    cold = chain.Chain(16, "square", 3.0, stream_states(3, (99,), 1)[0], "cold")
     cold.run(20, 1.0, 1, 0, 0)
     assert cold.counters[2] / cold.counters[3] > 0.5 * 256
 
@@ -282,7 +291,7 @@ def measure_all(configs: np.ndarray, nbr: np.ndarray, k: float, two_d: bool) -> 
     for row, theta in zip(raw, configs, strict=True):
         c, s = mc.spin_cache(theta)
         mc.measure(theta, c, s, nbr, row)
-    return mc.series_from_raw(raw, k, configs.shape[1], two_d)
+    return observables.series_from_raw(raw, k, configs.shape[1], two_d)
 
 
 def one_move(kind: str, configs: np.ndarray, nbr: np.ndarray, k: float, seed: int) -> np.ndarray:
@@ -340,10 +349,10 @@ def test_each_move_preserves_the_exact_distribution(system):
 # --------------------------------------------------------------------------- chains
 
 
-@pytest.mark.parametrize("update", sorted(mc.UPDATES))
+@pytest.mark.parametrize("update", sorted(UPDATES))
 def test_ring_chain_against_exact(update):
     couplings = [0.5, 1.5]
-    res = mc.run_xy(
+    res = run_xy(
         {
             "L": 5,
             "lattice": "ring",
@@ -354,7 +363,7 @@ def test_ring_chain_against_exact(update):
             "seed": 12,
         }
     )
-    assert set(res["estimates"]) == set(mc.ESTIMATES) - {"helicity_y", "vortex_density"}
+    assert set(res["estimates"]) == set(observables.ESTIMATES) - {"helicity_y", "vortex_density"}
     for ik, k in enumerate(couplings):
         ref = exact.ring_exact(5, k)
         ref["helicity"] = ref["helicity_x"]
@@ -363,10 +372,10 @@ def test_ring_chain_against_exact(update):
             assert abs(z) < 3, (update, k, name, z)
 
 
-@pytest.mark.parametrize("update", sorted(mc.UPDATES))
+@pytest.mark.parametrize("update", sorted(UPDATES))
 def test_torus2x2_chain_against_exact(update):
     couplings = [0.3, 0.9]
-    res = mc.run_xy(
+    res = run_xy(
         {
             "L": 2,
             "couplings": couplings,
@@ -376,7 +385,7 @@ def test_torus2x2_chain_against_exact(update):
             "seed": 34,
         }
     )
-    assert set(res["estimates"]) == set(mc.ESTIMATES)
+    assert set(res["estimates"]) == set(observables.ESTIMATES)
     for ik, k in enumerate(couplings):
         ref = exact.torus2x2(k)
         for name in (
@@ -395,7 +404,7 @@ def test_torus2x2_chain_against_exact(update):
 
 
 def test_metropolis_with_fixed_window_against_exact():
-    res = mc.run_xy(
+    res = run_xy(
         {
             "L": 4,
             "lattice": "ring",
@@ -420,25 +429,25 @@ JOB = {"L": 6, "couplings": [0.6, 1.1], "sweeps": 300, "thermalization": 50, "se
 
 
 def test_same_seed_gives_identical_series():
-    a, b = mc.run_xy(JOB), mc.run_xy(dict(JOB))
+    a, b = run_xy(JOB), run_xy(dict(JOB))
     for name in a["series"]:
         assert np.array_equal(a["series"][name], b["series"][name])
     assert np.array_equal(a["final"], b["final"])
-    c = mc.run_xy({**JOB, "seed": 2025})
+    c = run_xy({**JOB, "seed": 2025})
     assert not np.array_equal(a["series"]["energy"], c["series"]["energy"])
     # a chain depends on its own coupling only, and snapshots do not perturb it
-    d = mc.run_xy({**JOB, "couplings": [1.1], "configurations": 3})
+    d = run_xy({**JOB, "couplings": [1.1], "configurations": 3})
     assert np.array_equal(a["series"]["energy"][1], d["series"]["energy"][0])
     assert np.array_equal(d["configurations"][0, -1], d["final"][0])
 
 
 def test_result_layout():
-    res = mc.run_xy({**JOB, "measure_every": 3, "configurations": 2})
+    res = run_xy({**JOB, "measure_every": 3, "configurations": 2})
     n_meas = JOB["sweeps"] // 3
     assert res["couplings"].shape == (2,) and res["n_sites"] == 36
     for name, arr in res["series"].items():
         assert arr.shape == (2, n_meas), name
-    for name in mc.ESTIMATES:
+    for name in observables.ESTIMATES:
         st = res["estimates"][name]
         for field in (st.mean, st.error_of_mean, st.variance, st.tau_int):
             assert np.shape(field) == (2,) and np.all(np.isfinite(field)), name
@@ -465,4 +474,4 @@ def test_result_layout():
 )
 def test_bad_jobs_are_rejected(bad):
     with pytest.raises(ValueError):
-        mc.run_xy({**JOB, **bad})
+        run_xy({**JOB, **bad})

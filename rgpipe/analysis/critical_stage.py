@@ -145,9 +145,7 @@ def _read_one(path: str) -> dict[str, Any]:
             "cfg": cfg,
             "L": int(cfg["n_tau"] if cfg["system"] == "oscillator" else cfg["L"]),
             "n_spins": int(par.attrs["n_spins"]),
-            "couplings": (
-                np.atleast_1d(_read_dataset(path, par[name])) if name in par else None
-            ),
+            "couplings": (np.atleast_1d(_read_dataset(path, par[name])) if name in par else None),
             "series": {
                 k: np.atleast_2d(_read_dataset(path, v)) for k, v in fh["observables"].items()
             },

@@ -41,7 +41,7 @@ Observables of one configuration (``N`` sites, ``d theta_mu(i) = theta_{i+mu} - 
   below ``pi/2`` in magnitude has no vortex (the four terms cannot add up to 2 pi).
   The ring has no plaquettes.
 
-Ensemble quantities built from these (see :func:`rgpipe.mc.xy.run_xy`):
+Ensemble quantities built from these (see :func:`rgpipe.mc.xy.driver.simulate`):
 ``specific_heat = K^2 N (<e^2> - <e>^2)`` (per site, ``d<e>/dT``) and
 ``susceptibility = K N <m2>`` (per site, units ``1/J``; ``<m> = 0`` in finite volume so
 nothing is subtracted).

@@ -4,7 +4,7 @@ def critical_inputs(wildcards):
     ens = config["mc"][wildcards.system][wildcards.ensemble]
     return [
         mc_path(wildcards.system, wildcards.ensemble, size, wildcards.seed)
-        for size in sorted(ens[SIZE[wildcards.system][0]])
+        for size in sorted(mc_sizes(wildcards.system, ens))
     ]
 
 
@@ -31,7 +31,7 @@ def critical_targets():
     out = []
     for system, ensembles in config["mc"].items():
         for name, ens in ensembles.items():
-            n = len(ens[SIZE[system][0]])
+            n = len(mc_sizes(system, ens))
             if system == "xy" and ens["lattice"] != "square":
                 continue
             needed = len(config["critical"]["continuum"]["powers"]) if system == "oscillator" else 2

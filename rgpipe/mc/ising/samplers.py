@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rgpipe.mc import ising_cluster, ising_local
-from rgpipe.mc.ising_multispin import MultispinSquare
+from rgpipe.mc.ising import cluster, local
+from rgpipe.mc.ising.multispin import MultispinSquare
 from rgpipe.mc.rng import probability_threshold
 from rgpipe.physics.lattice import Lattice
 
@@ -41,14 +41,14 @@ class LocalMetropolis:
         self.sites = order.astype(np.int32)
         counts = np.bincount(lattice.color, minlength=2)
         self.color_start = np.array([0, counts[0], counts[0] + counts[1]], dtype=np.int64)
-        self.thresholds = ising_local.metropolis_thresholds(k, self.neighbors.shape[1])
+        self.thresholds = local.metropolis_thresholds(k, self.neighbors.shape[1])
         self.state = states[0].copy()
         self.bonds = lattice.bonds.astype(np.int32)
         self.accepted = 0
         self.proposed = 0
 
     def sweep(self, n: int = 1) -> None:
-        self.accepted += ising_local.checkerboard_sweeps(
+        self.accepted += local.checkerboard_sweeps(
             self.spins,
             self.neighbors,
             self.degree,
@@ -61,7 +61,7 @@ class LocalMetropolis:
         self.proposed += n * self.spins.shape[0]
 
     def energy_magnetisation(self) -> tuple[int, int]:
-        return ising_local.energy_magnetisation(self.spins, self.bonds)
+        return local.energy_magnetisation(self.spins, self.bonds)
 
     def configuration(self) -> np.ndarray:
         return self.spins.copy()
@@ -109,7 +109,7 @@ class Wolff:
 
     def _clusters(self, n: int) -> np.ndarray:
         sizes = np.empty(n, dtype=np.int64)
-        self.flipped += ising_cluster.wolff_clusters(
+        self.flipped += cluster.wolff_clusters(
             self.spins, self.neighbors, self.degree, self.p_add, self.state, n, self.stack, sizes
         )
         self.clusters += n
@@ -134,7 +134,7 @@ class Wolff:
         self._clusters(n * self.clusters_per_sweep)
 
     def energy_magnetisation(self) -> tuple[int, int]:
-        return ising_local.energy_magnetisation(self.spins, self.bonds)
+        return local.energy_magnetisation(self.spins, self.bonds)
 
     def configuration(self) -> np.ndarray:
         return self.spins.copy()
@@ -160,12 +160,12 @@ class SwendsenWang:
         self.n_clusters = 0
 
     def sweep(self, n: int = 1) -> None:
-        self.n_clusters = ising_cluster.swendsen_wang_sweeps(
+        self.n_clusters = cluster.swendsen_wang_sweeps(
             self.spins, self.bonds, self.p_add, self.state, n, self.parent, self.flip
         )
 
     def energy_magnetisation(self) -> tuple[int, int]:
-        return ising_local.energy_magnetisation(self.spins, self.bonds)
+        return local.energy_magnetisation(self.spins, self.bonds)
 
     def configuration(self) -> np.ndarray:
         return self.spins.copy()
@@ -180,7 +180,7 @@ class TorchMetropolis:
     def __init__(
         self, lattice: Lattice, spins: np.ndarray, k: float, seed: int, device: str = "auto"
     ):
-        from rgpipe.mc.ising_torch import TorchCheckerboard
+        from rgpipe.mc.ising.torch_checkerboard import TorchCheckerboard
 
         self.impl = TorchCheckerboard(lattice, spins, k, seed, device)
 
