@@ -119,6 +119,14 @@ def _path_str(path: Iterator[Any] | Any) -> str:
     return out or "<root>"
 
 
+def _reason(err: ValidationError) -> str:
+    """Why a value fails, in words: a string that does not match its pattern is described
+    by the parameter's description rather than the regular expression."""
+    if err.validator == "pattern" and "description" in err.schema:
+        return f"{err.instance!r} is not of the required form ({err.schema['description']})"
+    return err.message
+
+
 def _format_error(err: ValidationError, what: str, root: Mapping[str, Any] | None = None) -> str:
     """One readable line naming the offending key and value (``root``: the schema whose
     ``$defs`` local references point into; default the configuration schema)."""
@@ -135,8 +143,10 @@ def _format_error(err: ValidationError, what: str, root: Mapping[str, Any] | Non
         # a value or a sweep list: report the reason of the closest alternative
         branch = 1 if isinstance(err.instance, list) else 0
         errs = [e for e in err.context if e.schema_path and e.schema_path[0] == branch]
-        reason = best_match(errs or err.context).message if err.context else err.message
+        reason = _reason(best_match(errs or err.context)) if err.context else err.message
         return f"{what} '{where}': value {err.instance!r} is invalid: {reason}"
+    if err.validator == "pattern":
+        return f"{what} '{where}': value {err.instance!r} is invalid: {_reason(err)}"
     if err.validator == "required":
         missing = err.message.split("'")[1] if err.message.count("'") >= 2 else err.message
         key = missing if where == "<root>" else f"{where}.{missing}"

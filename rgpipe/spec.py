@@ -147,7 +147,7 @@ class Param:
         one = self.value_schema()
         if not self.sweep:
             return one
-        item = {k: v for k, v in one.items() if k not in ("description", "default")}
+        item = {k: v for k, v in one.items() if k != "default"}
         out: dict[str, Any] = {
             "description": one["description"] + " (a value, or a list of values to sweep)",
             "anyOf": [item, {"type": "array", "minItems": 1, "items": item}],

@@ -136,5 +136,7 @@ def test_critical_rejects_mixed_inputs(tmp_path):
         str(tmp_path / "c.h5"),
         check=False,
     )
-    assert proc.returncode == 2 and "mix different systems" in proc.stderr
+    assert proc.returncode == 2 and "not of one system and model" in proc.stderr
+    for f in files:  # each file is named with its model
+        assert f in proc.stderr
     assert not (tmp_path / "c.h5").exists()

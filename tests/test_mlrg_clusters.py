@@ -123,7 +123,7 @@ def test_training_on_a_cluster_learns_its_fixed_point():
         ({"block": "4x2", "loss": "cd"}, "exact KL"),
         ({"block": "9x9"}, "too large"),
         ({"block": "40x1"}, "too large"),
-        ({"block": "square"}, "'plaquette' or a cluster"),
+        ({"block": "square"}, "a cluster 'NxM'"),
     ],
 )
 def test_invalid_blocks_are_rejected(params, needle):

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from rgpipe.mc import ising_local
-from rgpipe.mc import oscillator as mc_osc
-from rgpipe.mc import phi4 as mc_phi4
-from rgpipe.mc import xy as mc_xy
+from rgpipe.mc.ising import local as ising_local
+from rgpipe.mc.oscillator import kernels as mc_osc
+from rgpipe.mc.phi4 import kernels as mc_phi4
+from rgpipe.mc.xy import kernels as mc_xy
 from rgpipe.physics import oscillator as osc
 from rgpipe.physics import phi4, xy
 from rgpipe.physics import torch_energies as te
