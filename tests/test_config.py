@@ -7,7 +7,8 @@ import pytest
 import yaml
 from util import ROOT
 
-from rgpipe.config import ConfigError, config_hash, load_config, validate_config, validate_job
+from rgpipe.config import ConfigError, config_hash
+from rgpipe.workflow_config import load_config, validate_config, validate_job
 
 BASE = {
     "mc": {
@@ -151,9 +152,9 @@ def test_hash_is_canonical():
 def test_every_family_parameter_is_a_generated_job_key_a_sweep_and_a_point_key():
     """Each family's hyper-parameters are declared once (its spec); load_schema generates the
     job slice, the study (a value or a sweep list) and the study's explicit points from them."""
-    from rgpipe.config import load_schema
     from rgpipe.learn import registry
     from rgpipe.learn.jobs import job_params
+    from rgpipe.workflow_config import load_schema
 
     defs = load_schema()["$defs"]
     for name, family in registry.families().items():

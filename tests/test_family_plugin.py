@@ -18,9 +18,10 @@ import pytest
 import yaml
 from util import ROOT, datasets, user_env
 
-from rgpipe.config import ConfigError, validate_config
+from rgpipe.config import ConfigError
 from rgpipe.learn import registry
 from rgpipe.store import open_result
+from rgpipe.workflow_config import validate_config
 
 FAMILIES_DIR = ROOT / "tests" / "families"
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
@@ -53,7 +54,7 @@ def gauss(monkeypatch):
     monkeypatch.syspath_prepend(str(FAMILIES_DIR))
     monkeypatch.setenv("RGPIPE_FAMILIES", "gauss_family")
     registry._load.cache_clear()
-    from rgpipe.config import load_schema
+    from rgpipe.workflow_config import load_schema
 
     load_schema.cache_clear()
     yield registry.get("gauss")

@@ -11,7 +11,6 @@ import numba
 import numpy as np
 import pytest
 
-from rgpipe.config import validate_job
 from rgpipe.mc.ising.driver import run as run_ising
 from rgpipe.mc.ising.local import energy_magnetisation
 from rgpipe.mc.ising.multispin import (
@@ -24,6 +23,7 @@ from rgpipe.mc.ising.multispin import (
 from rgpipe.mc.rng import stream_states
 from rgpipe.physics.ising_exact import J_C_LIEB, K_C_SQUARE, exact_thermo
 from rgpipe.physics.lattice import square
+from rgpipe.workflow_config import validate_job
 
 OBSERVABLES = (
     "energy",

@@ -11,11 +11,12 @@ import sys
 import pytest
 from util import ROOT, run_rgpipe, user_env
 
-from rgpipe.config import ConfigError, load_schema, validate_config
-from rgpipe.config import validate_job as config_validate_job
+from rgpipe.config import ConfigError
 from rgpipe.mc import options, stage, systems
 from rgpipe.mc.xy.spec import UPDATES as XY_UPDATES
 from rgpipe.spec import REQUIRED, Param
+from rgpipe.workflow_config import load_schema, validate_config
+from rgpipe.workflow_config import validate_job as config_validate_job
 
 SYSTEMS = list(systems.SYSTEMS.values())
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from util import ROOT, assert_same_science, run_rgpipe, user_env
 
-from rgpipe.config import load_schema
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.spec import SPEC
 from rgpipe.store import open_result
+from rgpipe.workflow_config import load_schema
 
 SMALL = [
     "--n-models",

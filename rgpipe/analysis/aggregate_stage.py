@@ -50,7 +50,7 @@ from rgpipe.analysis.tables import (
     record_rows,
     summary_rows,
 )
-from rgpipe.config import ConfigError, config_hash, load_schema, validate_job
+from rgpipe.config import ConfigError, config_hash, load_base_schema, validate_base_job
 from rgpipe.store import create_result, git_revision
 
 SCHEDULER_ENV = "RGPIPE_DASK_SCHEDULER"
@@ -106,8 +106,8 @@ def validate(given: dict[str, Any]) -> dict[str, Any]:
         ConfigError: naming the option and the value.
     """
     given = {k: v for k, v in given.items() if v is not None}
-    if "aggregate_job" in load_schema()["$defs"]:
-        return validate_job("aggregate_job", given)
+    if "aggregate_job" in load_base_schema()["$defs"]:
+        return validate_base_job("aggregate_job", given)
     job = {**DEFAULTS, **given}
     msgs = []
     if job["bootstrap"] < MIN_BOOTSTRAP:

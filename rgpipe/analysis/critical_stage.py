@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.config import ConfigError, validate_job
+from rgpipe.config import ConfigError, validate_base_job
 from rgpipe.store import create_result, open_result, read_config
 
 
@@ -409,7 +409,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "powers": args.powers,
         }
-        job = validate_job("critical_job", {k: v for k, v in given.items() if v is not None})
+        job = validate_base_job("critical_job", {k: v for k, v in given.items() if v is not None})
         items, model = _read_inputs(args.inputs)
         analyse, systems = METHODS[job["method"]]
         if model["system"] not in systems:

@@ -8,7 +8,7 @@ checks between options (``check.py``) and a driver with one contract::
 
 taking a job validated by :func:`validate_job` (defaults filled).  From the declarations
 this module builds the config schema's ``<name>_ensemble`` and ``<name>_mc_job``
-(:func:`schema_defs`, merged into the schema by :func:`rgpipe.config.load_schema`), the
+(:func:`schema_defs`, merged into the schema by :func:`rgpipe.workflow_config.load_schema`), the
 job as command-line flags (:func:`command_flags`) and the scheduler's cost estimates
 (:func:`runtime_minutes`, :func:`memory_mb`).  Drivers are imported only when a job runs,
 so that listing the systems (``--help``, the workflow's DAG) imports no numba or torch.

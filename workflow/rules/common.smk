@@ -1,6 +1,7 @@
 # Validation of the whole configuration and the wildcard constraints shared by every rule;
 # each stage's input/param functions and target lists live with its rules.
-from rgpipe.config import canonical_json, check_yaml_file, validate_config
+from rgpipe.config import canonical_json, check_yaml_file
+from rgpipe.workflow_config import validate_config
 
 # Validate (and fill defaults) before any job starts: a bad key or value stops here
 # with a message naming it, and nothing runs.  Snakemake's YAML reader keeps the last of
