@@ -55,25 +55,6 @@ def load_base_schema() -> dict[str, Any]:
     return schema
 
 
-def validate_base_job(kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a job of a stage whose options the hand-written schema declares
-    (``$defs/<kind>``, e.g. ``critical_job``, ``aggregate_job``) and fill its defaults.
-
-    Raises:
-        ConfigError: naming each option and value.
-    """
-    root = load_base_schema()
-    if kind not in root["$defs"]:
-        raise KeyError(f"no job schema named {kind!r}")
-    sub = root["$defs"][kind]
-    cfg = copy.deepcopy(dict(job))
-    msgs = schema_errors(cfg, sub, "option", root)
-    if msgs:
-        raise ConfigError(f"invalid {kind.replace('_', ' ')}:\n  " + "\n  ".join(msgs))
-    fill_defaults(cfg, sub, root)
-    return cfg
-
-
 def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow a local ``$ref`` (``#/$defs/name``) until a concrete sub-schema is reached."""
     while "$ref" in schema:

@@ -21,14 +21,15 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from rgpipe.analysis.options import aggregate_schema, config_sections, critical_schema
 from rgpipe.config import (
     ConfigError,
     canonical_json,
+    check_job,
     fill_defaults,
     load_base_schema,
     read_yaml,
     schema_errors,
-    validate_base_job,
 )
 from rgpipe.learn import registry
 from rgpipe.learn.jobs import job_params, job_schema, normalise, study_list_valued, study_schema
@@ -48,8 +49,21 @@ def load_schema() -> dict[str, Any]:
     schema = copy.deepcopy(load_base_schema())
     schema["$defs"].update(schema_defs())
     _add_families(schema)
+    schema["properties"].update(config_sections())
+    schema["$defs"]["critical_job"] = critical_schema(critical_methods())
+    schema["$defs"]["aggregate_job"] = aggregate_schema()
     Draft202012Validator.check_schema(schema)
     return schema
+
+
+def critical_methods() -> tuple[str, ...]:
+    """Every ``critical --method``: the Monte Carlo ones and the learned families'."""
+    from rgpipe.analysis.options import MC_METHODS
+
+    learned = tuple(
+        f.critical.method for f in registry.families().values() if f.critical is not None
+    )
+    return (*MC_METHODS, *learned)
 
 
 def _add_families(schema: dict[str, Any]) -> None:
@@ -64,7 +78,7 @@ def _add_families(schema: dict[str, Any]) -> None:
             "type": "object",
             "description": f"Named {name} studies: {family.title}.",
             "default": {},
-            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$", "maxLength": 64},
             "additionalProperties": {"$ref": f"#/$defs/{name}_study"},
         }
 
@@ -208,7 +222,10 @@ def validate_job(kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
         return validate_train_job(family, job)
     if kind.endswith("_mc_job"):
         return validate_mc_job(job, kind.removesuffix("_mc_job"))
-    return validate_base_job(kind, job)
+    schema = load_schema()
+    if kind not in schema["$defs"]:
+        raise KeyError(f"no job schema named {kind!r}")
+    return check_job(job, schema["$defs"][kind], kind.replace("_", " "))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

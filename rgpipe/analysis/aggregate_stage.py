@@ -41,6 +41,7 @@ import numpy as np
 
 from rgpipe.analysis.aggregate import aggregate
 from rgpipe.analysis.collect import collect
+from rgpipe.analysis.options import AGGREGATE, aggregate_schema
 from rgpipe.analysis.records import CONFIDENCE, Summary
 from rgpipe.analysis.tables import (
     FILE_COLUMNS,
@@ -50,17 +51,11 @@ from rgpipe.analysis.tables import (
     record_rows,
     summary_rows,
 )
-from rgpipe.config import ConfigError, config_hash, load_base_schema, validate_base_job
+from rgpipe.config import ConfigError, check_job, config_hash
 from rgpipe.store import create_result, git_revision
 
 SCHEDULER_ENV = "RGPIPE_DASK_SCHEDULER"
 """Environment variable holding the address of a dask.distributed scheduler."""
-
-DEFAULTS = {"bootstrap": 9999, "seed": 0}
-"""Defaults of the job options (as in the config schema's ``aggregate`` section)."""
-
-MIN_BOOTSTRAP = 100
-"""Fewest bootstrap resamples accepted for a 95% interval."""
 
 ROOT_PATTERNS = ("critical/**/*.h5", "train/**/*.h5")
 """Files ``--root DIR`` aggregates (relative to DIR)."""
@@ -82,12 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="results/report/index.html",
         help="static HTML report (a Markdown twin .md is written next to it)",
     )
-    p.add_argument(
-        "--bootstrap",
-        type=int,
-        help=f"bootstrap resamples of the confidence interval (default {DEFAULTS['bootstrap']})",
-    )
-    p.add_argument("--seed", type=int, help=f"seed of the bootstrap (default {DEFAULTS['seed']})")
+    for param in AGGREGATE:
+        param.add_argument(p)
     p.add_argument(
         "--scheduler",
         default=os.environ.get(SCHEDULER_ENV),
@@ -97,29 +88,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def validate(given: dict[str, Any]) -> dict[str, Any]:
-    """The job (bootstrap, seed) with defaults filled in.
-
-    Uses the config schema's ``$defs/aggregate_job`` when the schema has one, else
-    :data:`DEFAULTS` and the same checks.
+    """The job (bootstrap, seed) with defaults filled in
+    (:data:`rgpipe.analysis.options.AGGREGATE`).
 
     Raises:
         ConfigError: naming the option and the value.
     """
     given = {k: v for k, v in given.items() if v is not None}
-    if "aggregate_job" in load_base_schema()["$defs"]:
-        return validate_base_job("aggregate_job", given)
-    job = {**DEFAULTS, **given}
-    msgs = []
-    if job["bootstrap"] < MIN_BOOTSTRAP:
-        msgs.append(
-            f"option 'bootstrap': value {job['bootstrap']} is invalid: at least "
-            f"{MIN_BOOTSTRAP} resamples are needed for a 95% interval"
-        )
-    if not 0 <= job["seed"] < 2**64:
-        msgs.append(f"option 'seed': value {job['seed']} is invalid: must be in [0, 2^64)")
-    if msgs:
-        raise ConfigError("invalid aggregate job:\n  " + "\n  ".join(msgs))
-    return job
+    return check_job(given, aggregate_schema(), "aggregate job")
 
 
 def find_inputs(root: str | Path) -> list[str]:

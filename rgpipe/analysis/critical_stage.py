@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.config import ConfigError, validate_base_job
+from rgpipe.analysis.options import CRITICAL, critical_schema
+from rgpipe.config import ConfigError, check_job
 from rgpipe.store import create_result, open_result, read_config
 
 
@@ -95,11 +96,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         f"continuum: E0 and gap at a = 0 (0+1D field); {learned}",
     )
     p.add_argument("--inputs", nargs="+", required=True, help="Monte Carlo files (one per L)")
-    p.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
-    p.add_argument("--seed", type=int, help="seed of the bootstrap (default 0)")
-    p.add_argument(
-        "--powers", type=int, nargs="+", help="continuum: powers of a in the fit (default 0 2)"
-    )
+    g = p.add_argument_group("Monte Carlo methods")
+    for param in CRITICAL:
+        param.add_argument(g)
     p.add_argument("--out", required=True, help="output HDF5 file")
     added: dict[str, Any] = {}
     for method, family in families.items():
@@ -409,7 +408,11 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "powers": args.powers,
         }
-        job = validate_base_job("critical_job", {k: v for k, v in given.items() if v is not None})
+        job = check_job(
+            {k: v for k, v in given.items() if v is not None},
+            critical_schema(tuple(METHODS)),
+            "critical job",
+        )
         items, model = _read_inputs(args.inputs)
         analyse, systems = METHODS[job["method"]]
         if model["system"] not in systems:

@@ -13,10 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rgpipe.spec import Param
-
-MAX_SEED = 2**64 - 1
-"""Largest Monte Carlo seed (numpy SeedSequence takes any non-negative integer)."""
+from rgpipe.spec import MAX_SEED, Param
 
 SWEEPS = Param(
     "sweeps",
