@@ -62,6 +62,32 @@ def pick_device(device: str = "auto", local_rank: int = 0):
     return dev
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (e.g. ``--threads``)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (e.g. ``--checkpoint-every``)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def rerun_command(argv: list[str] | None = None) -> str:
     """The shell command that reruns this stage by hand, exactly."""
     args = sys.argv[1:] if argv is None else argv

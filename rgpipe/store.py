@@ -134,6 +134,33 @@ def root_attributes(
     }
 
 
+def check_output(path: str | Path) -> Path:
+    """Fail before any work when ``path`` cannot become an output file.
+
+    Creates the parent directory if needed (as the final write would).
+
+    Raises:
+        StoreError: naming the path: it is a directory, its parent is a file, or the
+            directory is not writable.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory; give a file name for the output")
+    parent = path.parent
+    for up in (parent, *parent.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise StoreError(f"{path}: {up} is a file, not a directory")
+            break
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create its directory: {exc}") from exc
+    if not os.access(parent, os.W_OK):
+        raise StoreError(f"{path}: the directory {parent} is not writable")
+    return path
+
+
 @contextlib.contextmanager
 def create_result(
     path: str | Path,

@@ -186,6 +186,23 @@ def _data_source_errors(source: Mapping[str, Any], where: str, cfg: Any) -> list
     return msgs
 
 
+def _continuum_errors(cfg: Mapping[str, Any]) -> list[str]:
+    """An oscillator ensemble with several spacings gets a continuum job only when it has at
+    least as many spacings as the fit has parameters: fewer would drop the job silently."""
+    powers = cfg.get("critical", {}).get("continuum", {}).get("powers", [0, 2])
+    msgs = []
+    for name, ens in cfg.get("mc", {}).get("oscillator", {}).items():
+        n = len(ens["n_tau"])
+        if 2 <= n < len(powers):
+            msgs.append(
+                f"config key 'mc.oscillator.{name}.n_tau': value {ens['n_tau']!r} is invalid: "
+                f"{n} lattice spacings, but the continuum fit in powers {powers} of a "
+                f"(critical.continuum.powers) has {len(powers)} parameters (add n_tau values "
+                "or drop powers; one n_tau runs without a continuum job)"
+            )
+    return msgs
+
+
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a whole configuration and return a copy with defaults filled in.
 
@@ -200,6 +217,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         for system, ensembles in cfg.get("mc", {}).items():
             for name, ens in ensembles.items():
                 msgs += check(system, ens, f"mc.{system}.{name}.", "config key")
+        msgs += _continuum_errors(cfg)
         for fam_name, studies in cfg.get("train", {}).items():
             family = registry.get(fam_name)
             for name, study in studies.items():

@@ -17,20 +17,7 @@ import sys
 from typing import Any
 
 from rgpipe.config import ConfigError
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+from rgpipe.runtime import non_negative_int, positive_int
 
 
 def _add_family(p: argparse.ArgumentParser, family: Any) -> None:
@@ -50,16 +37,16 @@ def _add_family(p: argparse.ArgumentParser, family: Any) -> None:
         param.add_argument(g)
     g = p.add_argument_group("process")
     g.add_argument(
-        "--threads", type=_positive, default=1, help="torch threads per rank [default: 1]"
+        "--threads", type=positive_int, default=1, help="torch threads per rank [default: 1]"
     )
     g.add_argument(
         "--checkpoint-every",
-        type=_non_negative,
+        type=non_negative_int,
         default=100,
         help="steps between checkpoints (0: only on SIGTERM/SIGUSR1) [default: 100]",
     )
     g.add_argument("--device", default="auto", help="torch device [default: auto]")
-    g.add_argument("--expect-ranks", type=_positive, help="fail unless launched with N ranks")
+    g.add_argument("--expect-ranks", type=positive_int, help="fail unless launched with N ranks")
     g.add_argument("--quiet", action="store_true", help="no progress output")
     g = p.add_argument_group("hyper-parameters")
     for param in family.spec.params:
@@ -97,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(world)
     try:
         job = job_from_args(family, args)
-    except ConfigError as exc:
+        if world.is_root:
+            from rgpipe.store import check_output
+
+            check_output(args.out)
+        from rgpipe.runtime import pick_device
+
+        pick_device(args.device)
+    except (ConfigError, OSError, ValueError) as exc:
         print(f"rgpipe train: {exc}", file=sys.stderr)
         return 2
     from rgpipe.learn.runner import run_job

@@ -19,7 +19,9 @@ from typing import Any
 
 from rgpipe.config import ConfigError
 from rgpipe.mc.systems import SYSTEMS, System, validate_job
+from rgpipe.runtime import pick_device, positive_int
 from rgpipe.spec import Param
+from rgpipe.store import StoreError, check_output
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the ``mc`` options (defaults come from the systems' declarations)."""
     p.add_argument("--system", required=True, choices=list(SYSTEMS), help="the model")
     p.add_argument("--out", required=True, help="output HDF5 file (written atomically)")
-    p.add_argument("--threads", type=int, default=1, help="compute threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="compute threads [default: 1]")
     p.add_argument("--device", default="auto", help="torch device for --backend torch")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     for title, group in _groups():
@@ -139,7 +141,10 @@ def run(args: argparse.Namespace) -> int:
     """Validate, simulate, write."""
     try:
         job = job_from_args(args)
-    except ConfigError as exc:
+        check_output(args.out)
+        if job.get("backend") == "torch":
+            pick_device(args.device)
+    except (ConfigError, StoreError, ValueError) as exc:
         print(f"rgpipe mc: {exc}", file=sys.stderr)
         return 2
     from rgpipe.mc.output import write_mc

@@ -22,6 +22,11 @@ def check(entry: Mapping[str, Any], where: str, what: str) -> list[str]:
         what: names the source of the values (``config key`` or ``option``).
     """
     msgs = measurement_errors(entry, where, what)
+    if entry.get("backend") == "torch" and entry["update"] != "metropolis":
+        msgs.append(
+            f"{what} '{where}backend': value 'torch' is invalid with update "
+            f"{entry['update']!r}: the torch kernel implements checkerboard metropolis only"
+        )
     if entry["update"] != "metropolis":
         return msgs
     if "sizes" in entry:
