@@ -52,7 +52,7 @@ from rgpipe.analysis.tables import (
     summary_rows,
 )
 from rgpipe.config import ConfigError, check_job, config_hash
-from rgpipe.store import create_result, git_revision
+from rgpipe.store import StoreError, check_output, create_result, git_revision
 
 SCHEDULER_ENV = "RGPIPE_DASK_SCHEDULER"
 """Environment variable holding the address of a dask.distributed scheduler."""
@@ -192,10 +192,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         job = validate({"bootstrap": args.bootstrap, "seed": args.seed})
+        for out in (args.out, args.csv, args.report):
+            check_output(out)
         paths = args.inputs if args.inputs else find_inputs(args.root)
         if not paths:
             raise ConfigError(f"no critical-point or training files under {args.root!r}")
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"rgpipe aggregate: {exc}", file=sys.stderr)
         return 2
     where = f"dask.distributed at {args.scheduler}" if args.scheduler else "local threads"

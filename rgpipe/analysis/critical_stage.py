@@ -41,7 +41,7 @@ import numpy as np
 
 from rgpipe.analysis.options import CRITICAL, critical_schema
 from rgpipe.config import ConfigError, check_job
-from rgpipe.store import create_result, open_result, read_config
+from rgpipe.store import StoreError, check_output, create_result, open_result, read_config
 
 
 def exact_critical(system: str, lattice: str) -> tuple[float, str, str]:
@@ -398,6 +398,11 @@ def _run_family(family: Any, args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, analyse, write."""
+    try:
+        check_output(args.out)
+    except StoreError as exc:
+        print(f"rgpipe critical: {exc}", file=sys.stderr)
+        return 2
     family = _family_methods().get(args.method)
     if family is not None:
         return _run_family(family, args)
