@@ -32,8 +32,9 @@ import h5py
 import numpy as np
 
 PREFIX = "rgpipe: rerun with: "
-VOLATILE_ROOT = {"git_revision", "package_versions", "slurm_job_id"}
-"""Root attributes that describe the run, not the result."""
+VOLATILE_ROOT = {"git_revision", "package_versions", "slurm_job_id", "content_sha256"}
+"""Root attributes that describe the run, not the result (and the content digest, which
+files written before it existed lack)."""
 TIMING_DATASETS = {
     "diagnostics/seconds",
     "diagnostics/spin_updates_per_second",

@@ -5,12 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import h5py
 import numpy as np
 
-from rgpipe.store import StoreError, open_result, read_stats
+from rgpipe.store import (
+    DIGEST_ATTR,
+    StoreError,
+    content_digest,
+    file_sha256,
+    open_result,
+    read_stats,
+)
 
 
 def _fmt_value(value: object) -> str:
@@ -113,17 +121,67 @@ def describe(path: str, out: TextIO = sys.stdout, estimates_only: bool = False) 
         _summary_table(fh, out)
 
 
+def verify(path: str) -> list[str]:
+    """Problems of a result file's integrity: its content against the digest recorded when
+    it was written (:func:`rgpipe.store.content_digest`), and each recorded input file
+    against the sha256 it had then (stale or altered inputs are named).  Empty when sound.
+    """
+    problems = []
+    with open_result(path) as fh:
+        recorded = fh.attrs.get(DIGEST_ATTR)
+        if recorded is None:
+            problems.append(f"{path}: no {DIGEST_ATTR} recorded (written by an older rgpipe)")
+        elif content_digest(fh) != recorded:
+            problems.append(
+                f"{path}: content changed after it was written (digest {recorded[:12]}... "
+                f"recorded, {content_digest(fh)[:12]}... now)"
+            )
+        inputs = json.loads(fh.attrs.get("inputs_json", "[]"))
+    base = Path(path).parent
+    for item in inputs:
+        src = Path(item["path"])
+        found = src if src.exists() else base / src
+        if not found.exists():
+            problems.append(f"{path}: input {item['path']} is missing")
+        elif file_sha256(found) != item["sha256"]:
+            problems.append(
+                f"{path}: input {item['path']} changed since it was read (stale result, "
+                "or an altered input)"
+            )
+    return problems
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="rgpipe HDF5 files")
     p.add_argument("--estimates", action="store_true", help="print only the estimates")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check each file's content against its recorded digest and its recorded input "
+        "files against their sha256; exit 1 naming every problem",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            describe(path, estimates_only=args.estimates)
+            if args.verify:
+                problems = verify(path)
+                for line in problems:
+                    print(f"rgpipe inspect: {line}", file=sys.stderr)
+                if problems:
+                    status = 1
+                else:
+                    print(f"{path}: verified (content and {_n_inputs(path)} input(s))")
+            else:
+                describe(path, estimates_only=args.estimates)
         except StoreError as exc:
             print(f"rgpipe inspect: {exc}", file=sys.stderr)
             status = 1
     return status
+
+
+def _n_inputs(path: str) -> int:
+    with open_result(path) as fh:
+        return len(json.loads(fh.attrs.get("inputs_json", "[]")))

@@ -161,6 +161,58 @@ def check_output(path: str | Path) -> Path:
     return path
 
 
+DIGEST_ATTR = "content_sha256"
+"""Root attribute holding :func:`content_digest` of the file as written."""
+
+_UNDIGESTED = frozenset({DIGEST_ATTR, "complete"})
+"""Root attributes the digest leaves out (itself, and the flag set after it)."""
+
+
+def _attr_bytes(value: Any) -> bytes:
+    """A canonical byte form of an attribute value."""
+    if isinstance(value, bytes):
+        return b"b" + value
+    if isinstance(value, str):
+        return b"s" + value.encode()
+    arr = np.asarray(value)
+    if arr.dtype.kind == "O":
+        return b"o" + repr(arr.tolist()).encode()
+    return f"a{arr.dtype.str}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes()
+
+
+def content_digest(fh: h5py.File) -> str:
+    """sha256 over every dataset (name, dtype, shape, values) and every attribute outside
+    ``/provenance``, in name order; the root's ``content_sha256`` and ``complete`` excepted.
+
+    Volatile facts live in ``/provenance``, so two runs of one job with one seed have the
+    same digest; any change to the science content (an estimate overwritten in place, a
+    damaged chunk) changes it.
+    """
+    h = hashlib.sha256()
+
+    def attrs(name: str, node: Any, skip: frozenset[str] = frozenset()) -> None:
+        for key in sorted(node.attrs):
+            if key not in skip:
+                h.update(f"@{name}/{key}=".encode() + _attr_bytes(node.attrs[key]))
+
+    attrs("", fh, _UNDIGESTED)
+    names: list[str] = []
+    fh.visit(names.append)
+    for name in sorted(names):
+        if name == "provenance" or name.startswith("provenance/"):
+            continue
+        node = fh[name]
+        attrs(name, node)
+        if isinstance(node, h5py.Dataset):
+            data = np.asarray(node[()])
+            h.update(f"#{name}:{data.dtype.str}{data.shape}".encode())
+            if data.dtype.kind == "O":
+                h.update(repr(data.tolist()).encode())
+            else:
+                h.update(np.ascontiguousarray(data).tobytes())
+    return h.hexdigest()
+
+
 @contextlib.contextmanager
 def create_result(
     path: str | Path,
@@ -191,6 +243,7 @@ def create_result(
         prov.attrs["python_executable"] = sys.executable
         yield fh
         prov.attrs["process_seconds"] = time.time() - PROCESS_START
+        fh.attrs[DIGEST_ATTR] = content_digest(fh)
         fh.attrs["complete"] = True
         fh.flush()
         fh.close()

@@ -8,7 +8,8 @@ Ising model) at fixed size and seed.  Layout::
     /observables/<obs>              measurement series, shape (n_meas,) or (n_p, n_meas)
     /estimates/<est>/{mean, error_of_mean, variance, tau_int}   shape () or (n_p,)
     /samples/<what>                 stored configurations (n_cfg, ...) or (n_p, n_cfg, ...)
-    /diagnostics/<name>             per-point facts (acceptance, cluster sizes, seconds)
+    /diagnostics/<name>             per-point facts (acceptance, cluster sizes)
+    /provenance/timings/<name>      per-point wall times and rates (volatile)
     /provenance                     volatile facts (time, host, command), see rgpipe.store
 
 A job with a single parameter value stores scalars (no leading axis); a sweep stores
@@ -45,6 +46,8 @@ class MCResult:
         axes: name -> 1-D arrays of other data axes (written next to the parameter).
         point_parameters: name -> (n_p,) further per-point parameters (e.g. the
             continuum-form equivalents of each beta), written next to the parameter.
+        timings: name -> (n_p,) wall times and rates (volatile: written under /provenance,
+            so that a rerun with the same seed is identical everywhere else).
     """
 
     parameter: str
@@ -58,6 +61,7 @@ class MCResult:
     attrs: dict[str, Any] = field(default_factory=dict)
     axes: dict[str, np.ndarray] = field(default_factory=dict)
     point_parameters: dict[str, np.ndarray] = field(default_factory=dict)
+    timings: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _squeeze(a: Any, single: bool) -> np.ndarray:
@@ -111,6 +115,9 @@ def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: i
         dia = fh.create_group("diagnostics")
         for name, data in result.diagnostics.items():
             dia.create_dataset(name, data=_squeeze(data, single))
+        tim = fh["provenance"].create_group("timings")
+        for name, data in result.timings.items():
+            tim.create_dataset(name, data=_squeeze(data, single))
 
 
 def _concat(parts: list[Any]) -> Any:

@@ -40,7 +40,8 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
     energies = np.empty((len(ks), n_meas))
     mags = np.empty((len(ks), n_meas))
     configs = np.empty((len(ks), len(cfg_idx), *lattice.shape), dtype=np.int8)
-    per_point, diag = [], {"seconds": [], "spin_updates_per_second": []}
+    per_point, diag = [], {}
+    timings: dict[str, list[float]] = {"seconds": [], "spin_updates_per_second": []}
     prog = Progress(
         len(ks) * (n_meas + 1), f"ising {job['lattice']} L={job['L']}", enabled=progress
     )
@@ -74,8 +75,8 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         prog.update(n_meas % 256)
         t2 = time.perf_counter()
         updates = sampler.flipped - flipped0 if isinstance(sampler, Wolff) else n_meas * every * n
-        diag["seconds"].append(t2 - t0)
-        diag["spin_updates_per_second"].append(updates / max(t2 - t1, 1e-12))
+        timings["seconds"].append(t2 - t0)
+        timings["spin_updates_per_second"].append(updates / max(t2 - t1, 1e-12))
         for name, value in sampler.diagnostics().items():
             diag.setdefault(name, []).append(value)
         per_point.append(estimates_from_series(energies[ik], mags[ik], float(k), n))
@@ -87,6 +88,7 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         estimates=stack_stats(per_point),
         meta={"coupling": ("1", "K = J/T"), **META},
         diagnostics={name: np.asarray(v, dtype=np.float64) for name, v in diag.items()},
+        timings={name: np.asarray(v, dtype=np.float64) for name, v in timings.items()},
         attrs={
             "system": "ising",
             "lattice": job["lattice"],

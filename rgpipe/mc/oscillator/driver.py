@@ -215,6 +215,10 @@ def simulate(job: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+TIMINGS = ("seconds_thermalization", "seconds_measurement", "seconds_total", "sweeps_per_second")
+"""Wall-clock facts of a run (written under /provenance: volatile)."""
+
+
 def _leading(st: Stats) -> Stats:
     """Add the (single-point) parameter axis to every field."""
     return Stats(*(np.asarray(getattr(st, f))[None] for f in Stats.__dataclass_fields__))
@@ -225,12 +229,13 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
     :func:`~rgpipe.mc.output.write_mc` (``device`` is not used; one point: no progress
     report)."""
     raw = simulate(job)
-    meta = raw["meta"]
+    meta = {k: v for k, v in raw["meta"].items() if k not in TIMINGS}
     numeric = {
         k: np.array([float(v)])
         for k, v in meta.items()
         if isinstance(v, (int, float)) and not isinstance(v, bool)
     }
+    timings = {k: np.array([float(raw["meta"][k])]) for k in TIMINGS}
     result = MCResult(
         parameter="a",
         values=np.array([meta["a"]]),
@@ -238,6 +243,7 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         estimates={name: _leading(st) for name, st in raw["estimates"].items()},
         meta={**META, "tau": ("1/energy", "Euclidean time")},
         diagnostics=numeric,
+        timings=timings,
         attrs={
             "system": "oscillator",
             "beta": job["beta"],

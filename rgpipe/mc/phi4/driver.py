@@ -209,7 +209,8 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         meta={"beta": ("1", "hopping coupling beta"), **raw["meta"]},
         samples=raw["samples"],
         sample_attrs=raw["sample_attrs"],
-        diagnostics={**raw["diagnostics"], **raw["timing"]},
+        diagnostics=raw["diagnostics"],
+        timings=raw["timing"],
         attrs=attrs,
         point_parameters=raw["parameters"],
     )

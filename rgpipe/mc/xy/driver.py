@@ -120,7 +120,8 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         series=raw["series"],
         estimates=raw["estimates"],
         meta=META,
-        diagnostics=raw["diagnostics"],
+        diagnostics={k: v for k, v in raw["diagnostics"].items() if k != "seconds"},
+        timings={"seconds": raw["diagnostics"]["seconds"]},
         attrs={
             "system": "xy",
             "lattice": job["lattice"],
