@@ -123,8 +123,9 @@ def describe(path: str, out: TextIO = sys.stdout, estimates_only: bool = False) 
 
 def verify(path: str) -> list[str]:
     """Problems of a result file's integrity: its content against the digest recorded when
-    it was written (:func:`rgpipe.store.content_digest`), and each recorded input file
-    against the sha256 it had then (stale or altered inputs are named).  Empty when sound.
+    it was written (:func:`rgpipe.store.content_digest`), and each recorded input against
+    what was recorded when it was read (an rgpipe input by its content digest, recomputed
+    now; any other file by the sha256 of its bytes).  Empty when sound.
     """
     problems = []
     with open_result(path) as fh:
@@ -137,18 +138,29 @@ def verify(path: str) -> list[str]:
                 f"recorded, {content_digest(fh)[:12]}... now)"
             )
         inputs = json.loads(fh.attrs.get("inputs_json", "[]"))
-    base = Path(path).parent
     for item in inputs:
         src = Path(item["path"])
-        found = src if src.exists() else base / src
-        if not found.exists():
+        if not src.exists():
             problems.append(f"{path}: input {item['path']} is missing")
-        elif file_sha256(found) != item["sha256"]:
+        elif _current(src, "content_sha256" in item) != item.get(
+            "content_sha256", item.get("sha256")
+        ):
             problems.append(
                 f"{path}: input {item['path']} changed since it was read (stale result, "
                 "or an altered input)"
             )
     return problems
+
+
+def _current(path: Path, rgpipe_file: bool) -> str | None:
+    """The content digest of an rgpipe file as it is now, or the sha256 of another file."""
+    if not rgpipe_file:
+        return file_sha256(path)
+    try:
+        with open_result(path) as fh:
+            return content_digest(fh)
+    except StoreError:
+        return None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

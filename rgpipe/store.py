@@ -111,6 +111,24 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+DIGEST_ATTR = "content_sha256"
+"""Root attribute holding :func:`content_digest` of the file as written."""
+
+
+def input_record(path: str | Path) -> dict[str, str]:
+    """What a result records of one input file: its path and, for an rgpipe result, the
+    content digest it was written with (equal for two runs of one job, unlike the bytes,
+    which hold the volatile /provenance); the bytes' sha256 for any other file."""
+    try:
+        with h5py.File(path, "r") as fh:
+            digest = fh.attrs.get(DIGEST_ATTR)
+    except OSError:
+        digest = None
+    if digest is not None:
+        return {"path": str(path), "content_sha256": str(digest)}
+    return {"path": str(path), "sha256": file_sha256(path)}
+
+
 def root_attributes(
     stage: str,
     config: Mapping[str, Any],
@@ -130,7 +148,7 @@ def root_attributes(
         "seed": -1 if seed is None else int(seed),
         "world_size": int(world_size),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID", "none"),
-        "inputs_json": canonical_json([{"path": str(p), "sha256": file_sha256(p)} for p in inputs]),
+        "inputs_json": canonical_json([input_record(p) for p in inputs]),
     }
 
 
@@ -160,9 +178,6 @@ def check_output(path: str | Path) -> Path:
         raise StoreError(f"{path}: the directory {parent} is not writable")
     return path
 
-
-DIGEST_ATTR = "content_sha256"
-"""Root attribute holding :func:`content_digest` of the file as written."""
 
 _UNDIGESTED = frozenset({DIGEST_ATTR, "complete"})
 """Root attributes the digest leaves out (itself, and the flag set after it)."""
