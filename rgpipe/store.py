@@ -179,8 +179,11 @@ def check_output(path: str | Path) -> Path:
     return path
 
 
-_UNDIGESTED = frozenset({DIGEST_ATTR, "complete"})
-"""Root attributes the digest leaves out (itself, and the flag set after it)."""
+_UNDIGESTED = frozenset(
+    {DIGEST_ATTR, "complete", "git_revision", "package_versions", "slurm_job_id", "world_size"}
+)
+"""Root attributes the digest leaves out: itself, the flag set after it, and the facts of
+the run rather than of its result (code revision, package versions, Slurm job, ranks)."""
 
 
 def _attr_bytes(value: Any) -> bytes:
@@ -197,7 +200,7 @@ def _attr_bytes(value: Any) -> bytes:
 
 def content_digest(fh: h5py.File) -> str:
     """sha256 over every dataset (name, dtype, shape, values) and every attribute outside
-    ``/provenance``, in name order; the root's ``content_sha256`` and ``complete`` excepted.
+    ``/provenance``, in name order; the root attributes of :data:`_UNDIGESTED` excepted.
 
     Volatile facts live in ``/provenance``, so two runs of one job with one seed have the
     same digest; any change to the science content (an estimate overwritten in place, a

@@ -281,7 +281,8 @@ def test_ensemble_results_and_file(tmp_path):
     path = write_result(tmp_path / "mlrg.h5", params, res)
     stats = ensemble_statistics(res)
     with open_result(path, stage="train_mlrg") as fh:
-        for name in ("J_c", "nu", "J_star0"):
+        assert set(stats) == {"J_c", "nu", "J_c_minus_optimum", "nu_minus_optimum"}
+        for name in stats:
             st = read_stats(fh[f"estimates/{name}"])
             assert st.mean == pytest.approx(stats[name]["mean"], nan_ok=True)
             assert float(fh[f"estimates/{name}/std"][()]) == pytest.approx(

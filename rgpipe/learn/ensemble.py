@@ -61,7 +61,7 @@ def estimate_statistics(
     """
     out = {}
     for name, info in described.items():
-        st, std, n = seed_statistics([m[name] for m in models])
+        st, std, n = seed_statistics(info.values(name, models))
         bias = float(st.mean - info.exact)
         out[name] = {
             "mean": float(st.mean),
@@ -103,5 +103,5 @@ def write_estimates(
         )
     grp = fh.require_group("models")
     grp.create_dataset("seed", data=np.array([m["seed"] for m in models], dtype=np.int64))
-    for name in described:
-        grp.create_dataset(name, data=np.array([m[name] for m in models], dtype=np.float64))
+    for name, info in described.items():
+        grp.create_dataset(name, data=np.array(info.values(name, models), dtype=np.float64))

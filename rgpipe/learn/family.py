@@ -77,6 +77,10 @@ class Estimate:
         units: units of the value.
         kind: ``exact`` (a bias in units of the error is meaningful) or ``literature`` (an
             approximate value: the aggregate stage reports no such bias).
+        of: the per-model result this estimate is made of (default: the estimate's name).
+        shift: subtracted from each model's ``of`` value, e.g. the method's own
+            infinite-capacity answer, so that the estimate is the training's deviation from
+            it (with ``exact`` 0).
     """
 
     definition: str
@@ -84,6 +88,12 @@ class Estimate:
     reference: str = "none"
     units: str = ""
     kind: str = "exact"
+    of: str = ""
+    shift: float = 0.0
+
+    def values(self, name: str, models: Any) -> list[float]:
+        """The estimate's per-model values (``models``: the per-model results)."""
+        return [float(m[self.of or name]) - self.shift for m in models]
 
 
 @dataclass(frozen=True)

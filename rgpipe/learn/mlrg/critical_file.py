@@ -8,9 +8,11 @@ critical surface crosses the Ising axis.  With the training file's own settings 
 reproduces the training job's numbers exactly; the root-finding settings can be changed
 without retraining.  Layout::
 
-    /estimates/{J_c, nu, J_star0}/{mean, error_of_mean, variance, tau_int, std}
+    /estimates/<name>/{mean, error_of_mean, variance, tau_int, std}   the estimates of
+        :func:`.output.describe`: J_c, nu, and J_c_minus_optimum, nu_minus_optimum (one
+        coupling) or J_star0 (several)
         attrs: method, exact, reference, converged, n_models, n_valid, definition
-    /models/{seed, J_c, nu, J_star0} (M,), J_star (M, n)
+    /models/{seed, <name>} (M,), J_star (M, n)
     /flow/{J0 (G,), f (M, G, n)}
 """
 
@@ -85,12 +87,12 @@ def write_critical(
 ) -> dict[str, Stats]:
     """Analyse a training file and write the critical-point file; return the estimates."""
     params, seeds, summaries, grid, flow = analyse_training(train_file, overrides)
-    values = {
-        "J_c": np.array([s.J_c for s in summaries], dtype=np.float64),
-        "nu": np.array([s.nu for s in summaries], dtype=np.float64),
-        "J_star0": np.array([s.J_star[0] for s in summaries], dtype=np.float64),
-    }
+    per_model = [{"J_c": s.J_c, "nu": s.nu, "J_star0": s.J_star[0]} for s in summaries]
     described = describe(params)
+    values = {
+        name: np.array(info.values(name, per_model), dtype=np.float64)
+        for name, info in described.items()
+    }
     config = {"method": "flow", "mlrg": params, "seeds": seeds}
     estimates = {}
     with create_result(

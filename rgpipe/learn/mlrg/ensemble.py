@@ -88,7 +88,7 @@ def ensemble_statistics(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     from rgpipe.learn.ensemble import estimate_statistics
     from rgpipe.learn.mlrg.output import describe
 
-    return estimate_statistics(results["models"], describe(results.get("params", {})))
+    return estimate_statistics(results["models"], describe(resolve_params(results.get("params"))))
 
 
 def write_result(

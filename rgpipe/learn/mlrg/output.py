@@ -15,6 +15,7 @@ estimates of :func:`describe`, ``/estimates/<name>`` across seeds and ``/models/
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import h5py
@@ -36,11 +37,29 @@ PER_MODEL_VECTORS = ("J_star", "eigenvalues_real", "eigenvalues_imag")
 """Per-model vectors (one entry per coupling)."""
 
 
+@cache
+def optimal_critical_point(rep: str, frame: str, block: str) -> tuple[float, float] | None:
+    """(J_c, nu) of the exact-KL optimal map of one coupling (the infinite-capacity answer
+    the training aims at: its fixed point), or None for several couplings, whose Ising-axis
+    crossing costs minutes (``benchmarks/bench_mlrg.py --reference`` computes it)."""
+    from rgpipe.learn.mlrg.exact import SCALE_FACTOR, OptimalMap
+    from rgpipe.learn.mlrg.representation import representation
+
+    if representation(rep, frame).n_couplings != 1:
+        return None
+    J, M = OptimalMap(rep, frame, block).fixed_point(np.array([0.8]))
+    return float(J[0]), float(np.log(SCALE_FACTOR) / np.log(M[0, 0]))
+
+
 def describe(params: dict[str, Any]) -> dict[str, Estimate]:
-    """The per-model estimates of an MLRG ensemble: J_c, nu and J*_0 with exact values."""
+    """The per-model estimates of an MLRG ensemble: J_c and nu against their exact values;
+    for one coupling also their deviations from the exact-KL optimal map of the same block
+    and representation (:func:`optimal_critical_point`: the training bias, exact value 0),
+    and for several couplings J*_0, the first component of the critical fixed point (for
+    one coupling it is J_c itself)."""
     from rgpipe.learn.mlrg.exact import J_C_EXACT, NU_EXACT
 
-    return {
+    out = {
         "J_c": Estimate(
             "crossing of the learned critical surface with the Ising axis J = (J0, 0, ...); "
             "for one coupling the critical fixed point",
@@ -54,13 +73,34 @@ def describe(params: dict[str, Any]) -> dict[str, Estimate]:
             "nu = 1 of the 2D Ising universality class (exact)",
             "1",
         ),
-        "J_star0": Estimate(
+    }
+    optimum = optimal_critical_point(params["representation"], params["frame"], params["block"])
+    if optimum is None:
+        out["J_star0"] = Estimate(
             "first (A1-A1) component of the critical fixed point J*",
             J_C_EXACT,
             EXACT_REFERENCE,
             "coupling (dimensionless, J / k_B T)",
-        ),
-    }
+        )
+        return out
+    where = f"the exact-KL optimal map of block {params['block']}, {params['representation']}"
+    out["J_c_minus_optimum"] = Estimate(
+        f"J_c minus the fixed point J* = {optimum[0]:.10f} of {where}: the training bias",
+        0.0,
+        f"{where} (OptimalMap.fixed_point; exact for this block and representation)",
+        "coupling (dimensionless, J / k_B T)",
+        of="J_c",
+        shift=optimum[0],
+    )
+    out["nu_minus_optimum"] = Estimate(
+        f"nu minus the optimal map's nu = {optimum[1]:.10f} at its fixed point ({where})",
+        0.0,
+        f"{where} (OptimalMap.fixed_point; exact for this block and representation)",
+        "1",
+        of="nu",
+        shift=optimum[1],
+    )
+    return out
 
 
 def write_models(
