@@ -112,7 +112,7 @@ def format_error(err: ValidationError, what: str, root: Mapping[str, Any]) -> st
     if err.validator == "additionalProperties":
         allowed = sorted(_resolve(err.schema, root).get("properties", {}))
         extra = sorted(set(err.instance) - set(allowed))
-        keys = ", ".join(f"{where}.{k}" if where != "<root>" else k for k in extra)
+        keys = ", ".join(f"'{where}.{k}'" if where != "<root>" else f"'{k}'" for k in extra)
         return f"{what} {keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
     if err.validator in ("oneOf", "anyOf"):
         if isinstance(err.instance, dict) and "description" in err.schema:

@@ -83,8 +83,8 @@ def test_defaults_filled():
         ("mc.ising.sq.update", "heatbath", "'mc.ising.sq.update': value 'heatbath'"),
         ("mc.ising.sq.lattice", "triangular", "'mc.ising.sq.lattice': value 'triangular'"),
         ("mc.ising.sq.thermalization", -1, "'mc.ising.sq.thermalization': value -1"),
-        ("mc.ising.sq.colour", "red", "mc.ising.sq.colour: unknown key"),
-        ("mc.typo", {}, "mc.typo: unknown key"),
+        ("mc.ising.sq.colour", "red", "mc.ising.sq.colour': unknown key"),
+        ("mc.typo", {}, "mc.typo': unknown key"),
     ],
 )
 def test_bad_values_are_named(path, value, needle):
@@ -109,7 +109,7 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_unknown_top_level_key():
-    with pytest.raises(ConfigError, match="partition: unknown key"):
+    with pytest.raises(ConfigError, match="partition': unknown key"):
         validate_config({"partition": "gpu"})
 
 

@@ -419,7 +419,7 @@ def test_job_validation():
     base = {"potential": "double_well", "lam": 4.0, "eta": 1.4, "beta": 10.0, "n_tau": 40}
     assert normalize_job(base)["update"] == "hmc+reflect"
     assert normalize_job({**ASYM, "beta": 1.0, "n_tau": 8})["update"] == "hmc"
-    with pytest.raises(ValueError, match="lamda: unknown key"):
+    with pytest.raises(ValueError, match="lamda': unknown key"):
         normalize_job({**base, "lamda": 1})
     with pytest.raises(ValueError, match="'eta': missing"):
         normalize_job({"lam": 1.0, "beta": 1.0, "n_tau": 8})
