@@ -4,9 +4,8 @@
 # rule of the workflow.
 import os
 
-# Options of `python -m rgpipe aggregate` from the config's `aggregate` section: key -> flag.
-# Keys missing there take the CLI defaults (the schema defaults).
-AGGREGATE_FLAGS = {"bootstrap": "--bootstrap", "seed": "--seed"}
+from rgpipe.analysis.options import AGGREGATE
+
 AGGREGATE_OUTPUTS = {
     "summary": "results/summary.h5",
     "csv": "results/summary.csv",
@@ -27,11 +26,8 @@ rule aggregate_bias:
     benchmark:
         "results/benchmarks/aggregate.tsv"
     params:
-        flags=lambda wc: " ".join(
-            f"{flag} {config.get('aggregate', {})[key]}"
-            for key, flag in AGGREGATE_FLAGS.items()
-            if key in config.get("aggregate", {})
-        ),
+        # the config's `aggregate` section (defaults filled) as the stage's flags
+        flags=lambda wc: " ".join(to_flags(AGGREGATE, config["aggregate"])),
         plots=lambda wc, output: os.path.dirname(output.report),
     threads: 1
     resources:
