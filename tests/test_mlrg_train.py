@@ -144,7 +144,7 @@ def test_fine_gibbs_sampler_reproduces_the_exact_marginal():
         exact_error = math.sqrt((p12 @ f(V) ** 2 - after_12**2) / n)
         assert abs(bias) < exact_error  # a small but real correction: 2e-4 to 9e-4
         st = gamma_method(f(v).numpy())
-        assert_z(st.mean, st.error_of_mean, after_12, max_error=1.1 * exact_error)
+        assert_z(st.mean, st.error_of_mean, after_12, max_err=1.1 * exact_error)
         assert abs(st.mean - exact) < 3 * st.error_of_mean + abs(bias)
 
 

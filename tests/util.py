@@ -74,24 +74,35 @@ def mean_of(a):
 
 
 ERROR_FACTOR = 1.5
-"""Largest accepted ratio of a reported error to an independent estimate of it (blocking
-jackknife with 32 blocks: relative spread 13 %, so 1.5 is 3.8 of its standard deviations
-above 1; the fixed-seed runs of the suite have ratios 0.8-1.4, and an error bar inflated by
-2 fails)."""
+"""Largest accepted ratio of a reported error to an independent estimate of it (see
+:func:`max_error`).  Over the ~300 checked estimates of the Ising, XY and CLI tests the
+ratio lies in 0.76-1.44 (median 1.00, central 90 % 0.84-1.25): 1.5 is above all of them, and
+an error bar inflated by 2 fails for every one."""
+
+BLOCK_COUNTS = (16, 32, 64)
 
 
-def pull(value, error, exact, max_error, what: str = "") -> float:
-    """(value - exact) / error after checking 0 < error <= max_error: an error bar inflated
-    beyond ``max_error`` (e.g. ``ERROR_FACTOR`` times an independent estimate) fails here, so
-    a |pull| < 3 test of the result cannot pass through a too wide error bar."""
-    value, error, exact, max_error = (float(v) for v in (value, error, exact, max_error))
-    assert 0 < error <= max_error, f"{what}: error {error:.4g} not in (0, {max_error:.4g}]"
+def max_error(func, *series) -> float:
+    """Upper bound for the reported error of ``func(means of series)``: ERROR_FACTOR times
+    the median of the blocking-jackknife errors with 16, 32 and 64 blocks
+    (:func:`blocked_error`), which is steadier than any one of them (a single 32-block
+    estimate has a 1 in 500 chance of falling below 0.65 of the true error)."""
+    est = [blocked_error(func, *series, n_blocks=b) for b in BLOCK_COUNTS]
+    return ERROR_FACTOR * float(np.median(est))
+
+
+def pull(value, error, exact, max_err, what: str = "") -> float:
+    """(value - exact) / error after checking 0 < error <= max_err: an error bar inflated
+    beyond ``max_err`` (e.g. :func:`max_error` of the series, or a factor times an exactly
+    known error) fails here, so a |pull| < 3 test cannot pass through a too wide error bar."""
+    value, error, exact, max_err = (float(v) for v in (value, error, exact, max_err))
+    assert 0 < error <= max_err, f"{what}: error {error:.4g} not in (0, {max_err:.4g}]"
     return (value - exact) / error
 
 
-def assert_z(value, error, exact, max_error, z: float = 3.0, what: str = "") -> None:
-    """|value - exact| < z error with 0 < error <= max_error (see :func:`pull`)."""
-    p = pull(value, error, exact, max_error, what)
+def assert_z(value, error, exact, max_err, z: float = 3.0, what: str = "") -> None:
+    """|value - exact| < z error with 0 < error <= max_err (see :func:`pull`)."""
+    p = pull(value, error, exact, max_err, what)
     assert abs(p) < z, f"{what}: {value:.6g} +- {error:.3g} vs exact {exact:.6g} (z = {p:.2f})"
 
 
