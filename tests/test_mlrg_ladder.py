@@ -57,7 +57,7 @@ def check_fixed_point_independently(opt, star, jac):
     return float(np.real(lam[i]))
 
 
-def assert_bracket_straddles_the_critical_surface(opt, star, jac, below, above, steps=5):
+def assert_bracket_straddles_the_critical_surface(opt, star, jac, below, above, steps=4):
     """An independent view of the Ising-axis crossing: iterate the optimal map from (J0, 0, ...)
     for J0 = below and above; both trajectories pass the critical fixed point J* and leave it
     along the relevant direction, on opposite sides of the critical surface: the projections
