@@ -3,7 +3,7 @@ the XY Monte Carlo + critical stages through the command line."""
 
 import numpy as np
 import pytest
-from util import run_rgpipe
+from util import ERROR_FACTOR, assert_z, run_rgpipe
 
 from rgpipe.analysis.bkt import HelicityData, bootstrap_t_bkt, weber_minnhagen
 from rgpipe.store import open_result
@@ -23,8 +23,13 @@ def synthetic(t_bkt: float, c: float, sizes, temps, noise: float, seed: int):
     return out
 
 
-@pytest.mark.parametrize("t_bkt,c", [(0.893, 1.5), (0.87, 3.0), (0.91, 0.2)])
-def test_fit_recovers_known_transition(t_bkt, c):
+@pytest.mark.parametrize(
+    "t_bkt,c,spread", [(0.893, 1.5, 0.99e-4), (0.87, 3.0, 1.36e-4), (0.91, 0.2, 1.03e-4)]
+)
+def test_fit_recovers_known_transition(t_bkt, c, spread):
+    """``spread``: the true error of T_BKT at this noise, measured as the standard deviation
+    of the fit over 40 independent noise seeds (100-139) of the same synthetic data (+-11 %;
+    too slow to repeat here).  The bootstrap error must lie within ERROR_FACTOR of it."""
     temps = np.linspace(0.84, 0.95, 9)
     exact = synthetic(t_bkt, c, [8, 16, 32, 64], temps, noise=0.0, seed=0)
     fit = weber_minnhagen(exact)
@@ -33,8 +38,7 @@ def test_fit_recovers_known_transition(t_bkt, c):
     noisy = synthetic(t_bkt, c, [8, 16, 32, 64], temps, noise=5e-4, seed=1)
     fit, reps = bootstrap_t_bkt(noisy, n_boot=60, seed=2)
     err = np.nanstd(reps, ddof=1)
-    assert 0 < err < 0.01
-    assert abs(fit.t_bkt - t_bkt) < 3 * err
+    assert_z(fit.t_bkt, err, t_bkt, ERROR_FACTOR * spread, what="T_BKT")
 
 
 def test_unbracketed_minimum_is_reported_as_failure():

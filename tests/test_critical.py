@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from scipy.optimize import brentq
-from util import run_rgpipe
+from util import ERROR_FACTOR, assert_z, run_rgpipe
 
 from rgpipe.analysis.reweighting import Histograms, solve
 from rgpipe.physics.ising_exact import density_of_states, enumerate_exact
@@ -99,8 +99,11 @@ def test_binder_crossing_of_small_lattices_matches_exact(tmp_path):
         assert list(est.attrs["pair"]) == [3, 4]
         assert fh["curves/binder"].shape == (2, 101)
         assert "sha256" in fh.attrs["inputs_json"]
-    assert 0 < err < 0.01
-    assert abs(mean - exact) < 3 * err, (mean, err, exact)
+    # measured reference for the error (too slow to repeat here): the spread of this
+    # crossing (same sizes, couplings, sweeps; rgpipe.analysis.binder) over 24 independent
+    # pairs of seeds is 0.0035 +- 0.0005, and the block bootstrap must stay within
+    # ERROR_FACTOR of it (this run: 0.0038; a doubled error fails)
+    assert_z(mean, err, exact, ERROR_FACTOR * 0.0035)
 
 
 def test_critical_rejects_mixed_inputs(tmp_path):

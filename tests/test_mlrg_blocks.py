@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 from scipy.special import logsumexp
+from util import a1_optimal_coupling
+from util import a1_optimal_fixed_point as closed_form_a1_fixed_point
 
 from rgpipe.learn.mlrg.blocks import (
     all_configurations,
@@ -415,13 +417,20 @@ def test_site_state_encoding():
 
 
 def test_a1_optimal_map_anchor():
-    """Exact-KL optimal A1 map: J'(0.5), J'(0.7), J'(0.9); fixed point 0.81392, slope 1.3568."""
+    """Exact-KL optimal A1 map: J'(0.5), J'(0.7), J'(0.9); fixed point 0.81392, slope 1.3568,
+    against the closed form (decimated 4-ring vs one centre spin, tests/util.py), which uses
+    neither ExactKL nor OptimalMap."""
     opt = OptimalMap("A1")
     for J, ref in ((0.5, 0.4439), (0.7, 0.6672), (0.9, 0.9353)):
-        assert opt(np.array([J]))[0] == pytest.approx(ref, abs=1e-4)
+        closed = a1_optimal_coupling(J)
+        assert closed == pytest.approx(ref, abs=5e-5)  # the documented 4-digit values
+        assert opt(np.array([J]))[0] == pytest.approx(closed, abs=1e-10)
     js, slope = a1_optimal_fixed_point()
-    assert js == pytest.approx(0.81392, abs=1e-4)
-    assert slope == pytest.approx(1.3568, abs=1e-4)
+    js_closed, slope_closed = closed_form_a1_fixed_point()
+    assert js_closed == pytest.approx(0.81392, abs=5e-6)
+    assert slope_closed == pytest.approx(1.3568, abs=5e-5)
+    assert js == pytest.approx(js_closed, abs=1e-11)
+    assert slope == pytest.approx(slope_closed, abs=1e-8)  # the difference quotient's error
     # the implicit-function slope agrees with a finite difference of the minimiser
     h = 1e-4
     fd = (opt(np.array([js + h]))[0] - opt(np.array([js - h]))[0]) / (2 * h)

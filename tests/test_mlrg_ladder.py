@@ -16,11 +16,13 @@ limit of exact-KL training, :class:`rgpipe.learn.mlrg.exact.OptimalMap`):
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import brentq
 
 from rgpipe.learn.mlrg.exact import SCALE_FACTOR, OptimalMap
 from rgpipe.learn.mlrg.exact_kl import ExactKL
@@ -33,6 +35,70 @@ def nearest_gauge_copy(rep, J: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """The gauge copy A_g J closest to ``ref``."""
     copies = np.einsum("gab,b->ga", rep.gauge_matrices(), J)
     return copies[np.argmin(np.linalg.norm(copies - ref, axis=1))]
+
+
+def check_fixed_point_independently(opt, star, jac):
+    """Checks of a critical fixed point that do not go through OptimalMap's Newton iteration
+    or its implicit-function Jacobian: J' = J* is a stationary point of the exact KL at
+    J = J* (autograd gradient of the block KL, itself checked against brute-force sums in
+    test_mlrg_blocks), and the relevant eigenpair (lambda, r) of the Jacobian is what a
+    central difference of the minimiser along r gives, (J'(J* + e r) - J'(J* - e r)) / 2e.
+    Returns lambda."""
+    Jt = torch.as_tensor(star, dtype=torch.float64)
+    Jp = Jt.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(opt.kl(Jt, Jp), Jp)
+    assert float(grad.abs().max()) < 1e-9, grad
+    lam, vecs = np.linalg.eig(jac)
+    i = int(np.argmax(np.abs(lam)))
+    r = np.real(vecs[:, i])
+    eps = 1e-4  # truncation O(eps^2) ~1e-8, far below the 5e-4 of the pinned lambdas
+    fd = (opt(star + eps * r) - opt(star - eps * r)) / (2 * eps)
+    np.testing.assert_allclose(fd, np.real(lam[i]) * r, atol=1e-6)
+    return float(np.real(lam[i]))
+
+
+def assert_bracket_straddles_the_critical_surface(opt, star, jac, below, above, steps=4):
+    """An independent view of the Ising-axis crossing: iterate the optimal map from (J0, 0, ...)
+    for J0 = below and above; both trajectories pass the critical fixed point J* and leave it
+    along the relevant direction, on opposite sides of the critical surface: the projections
+    l.(J_t - J*) on the relevant left eigenvector l (J_t taken as the gauge copy nearest J*)
+    have opposite signs and grow over the last steps.  (axis_phase decides the phase from the
+    mutual information of the fine block deep inside the phases instead.)"""
+    lam, vecs = np.linalg.eig(jac.T)
+    left = np.real(vecs[:, int(np.argmax(np.abs(lam)))])
+    proj = []
+    for J0 in (below, above):
+        J = np.zeros(opt.n)
+        J[0] = J0
+        p = []
+        for _ in range(steps):
+            J = opt(J)
+            p.append(float(left @ (nearest_gauge_copy(opt.rep, J, star) - star)))
+        proj.append(p)
+    (b1, b2), (a1, a2) = proj[0][-2:], proj[1][-2:]
+    assert b1 * a1 < 0 and b2 * a2 < 0, proj  # opposite sides
+    assert abs(b2) > abs(b1) and abs(a2) > abs(a1), proj  # departing along the relevant mode
+
+
+def diluted_ising_optimal_coupling(c: float) -> float:
+    """2A1 on the rank-one line W = c (e1 - e2)(e1 - e2)^T, in closed form: the bond energy is
+    -4 c s_v s_h with s = (a - a') / 2 in {-1, 0, 0, 1} (a diluted Ising spin, 0 twice), the
+    fine weight of a visible s-configuration prod_i (2 + 2 cosh(4 c (s_i + s_{i+1}))), the
+    coarse one 2 + 2 cosh(4 c' S), S = sum s_i; dKL/dc' = 0 reads
+    E_c[S tanh(2 c' S)] = E_f[S tanh(2 c' S)] (81 classes, multiplicity 2^(number of zeros)).
+    Independent of ExactKL and OptimalMap."""
+    s = np.array(list(itertools.product([-1, 0, 1], repeat=4)))
+    mult = 2.0 ** (s == 0).sum(axis=1)
+    pf = mult * np.prod(2 + 2 * np.cosh(4 * c * (s + np.roll(s, -1, axis=1))), axis=1)
+    pf /= pf.sum()
+    S = s.sum(axis=1)
+
+    def grad(cp):
+        phi = S * np.tanh(2 * cp * S)
+        pc = mult * (2 + 2 * np.cosh(4 * cp * S))
+        return pc @ phi / pc.sum() - pf @ phi
+
+    return float(brentq(grad, 1e-6, 5.0, xtol=1e-15, rtol=1e-15))
 
 
 @pytest.mark.parametrize("spec", ["A1+E", "2A1+E"])
@@ -81,6 +147,8 @@ def test_a1e_optimal_map_critical_point_and_axis_crossing():
     and the Ising axis crossing its critical surface at J_c = 0.86297 (+12.9 %, worse than A1's
     +6.5 %)."""
     opt = OptimalMap("A1+E")
+    # regression pin: J*, lambda and the crossing as OptimalMap("A1+E") computed them when
+    # they were tabulated (rgpipe/learn/mlrg/exact.py, module docstring; docs)
     ref = np.array([1.3106, 0.34601, -0.57872, -0.29016, -0.02787])
     star, jac = opt.fixed_point(np.array([1.3, 0.35, -0.58, -0.29, -0.03]))
     np.testing.assert_allclose(nearest_gauge_copy(opt.rep, star, ref), ref, atol=2e-4)
@@ -90,6 +158,9 @@ def test_a1e_optimal_map_critical_point_and_axis_crossing():
     assert math.log(SCALE_FACTOR) / math.log(lam[0]) == pytest.approx(0.851, abs=2e-3)
     assert opt.axis_phase(0.858)[0] == -1
     assert opt.axis_phase(0.868)[0] == 1
+    # independent checks of the same quantities
+    assert check_fixed_point_independently(opt, star, jac) == pytest.approx(lam[0], abs=1e-6)
+    assert_bracket_straddles_the_critical_surface(opt, star, jac, 0.858, 0.868)
 
 
 def test_one_representation_on_both_sublattices_gives_the_reported_anomaly():
@@ -97,12 +168,17 @@ def test_one_representation_on_both_sublattices_gives_the_reported_anomaly():
     is what produced J_c = 0.40 (-47 %): its critical fixed point has lambda = 1.2072 and the
     axis crosses its critical surface at 0.4015."""
     opt = OptimalMap("A1+E", "none")
+    # regression pin: OptimalMap("A1+E", "none") as tabulated in rgpipe/learn/mlrg/exact.py
     ref = np.array([0.56284, -0.47477, 0.27928, -0.29204, 0.1295])
     star, jac = opt.fixed_point(ref + 0.01)
     np.testing.assert_allclose(nearest_gauge_copy(opt.rep, star, ref), ref, atol=2e-4)
-    assert np.max(np.abs(np.linalg.eigvals(jac))) == pytest.approx(1.2072, abs=5e-4)
+    lam = np.max(np.abs(np.linalg.eigvals(jac)))
+    assert lam == pytest.approx(1.2072, abs=5e-4)
     assert opt.axis_phase(0.396)[0] == -1
     assert opt.axis_phase(0.407)[0] == 1
+    # independent checks of the same quantities
+    assert check_fixed_point_independently(opt, star, jac) == pytest.approx(lam, abs=1e-6)
+    assert_bracket_straddles_the_critical_surface(opt, star, jac, 0.396, 0.407)
 
 
 def test_two_a1_copies_flow_to_a_diluted_fixed_point():
@@ -111,10 +187,20 @@ def test_two_a1_copies_flow_to_a_diluted_fixed_point():
     Blume-Capel-like Ising model), and the Ising axis crosses at 0.6446 (-15.7 %): extra Ising
     components do not reduce the bias of this block pair."""
     opt = OptimalMap("2A1")
-    ref = 0.24643 * np.array([1.0, -1.0, -1.0, 1.0])
+    # the fixed point and its eigenvalue from the closed-form diluted-Ising reduction (the
+    # relevant direction lies on the rank-one line): c* = 0.24643, dc'/dc = 1.1871
+    f = diluted_ising_optimal_coupling
+    c_star = brentq(lambda c: f(c) - c, 0.1, 0.4, xtol=1e-14)
+    h = 1e-5
+    slope = (f(c_star + h) - f(c_star - h)) / (2 * h)
+    assert c_star == pytest.approx(0.24643, abs=1e-5) and slope == pytest.approx(1.1871, abs=1e-4)
+    ref = c_star * np.array([1.0, -1.0, -1.0, 1.0])
     star, jac = opt.fixed_point(np.array([0.25, -0.24, -0.25, 0.24]))
-    np.testing.assert_allclose(nearest_gauge_copy(opt.rep, star, ref), ref, atol=2e-4)
+    np.testing.assert_allclose(nearest_gauge_copy(opt.rep, star, ref), ref, atol=1e-9)
     lam = np.sort(np.abs(np.linalg.eigvals(jac)))[::-1]
-    assert lam[0] == pytest.approx(1.1871, abs=5e-4) and lam[1] < 1e-6
+    assert lam[0] == pytest.approx(slope, abs=1e-7) and lam[1] < 1e-6
+    # regression pin: the crossing 0.6446 from OptimalMap("2A1").axis_crossing, tabulated in
+    # rgpipe/learn/mlrg/exact.py; beside it the independent view from the fixed point
     assert opt.axis_phase(0.639)[0] == -1
     assert opt.axis_phase(0.650)[0] == 1
+    assert_bracket_straddles_the_critical_surface(opt, star, jac, 0.639, 0.650)

@@ -2,10 +2,13 @@
 continuum extrapolation of E0 and the gap, against the harmonic oscillator's exact
 E0 = omega/2 and E1 - E0 = omega."""
 
+import json
+
 import numpy as np
 import pytest
-from util import run_rgpipe
+from util import max_error, mean_of, run_rgpipe
 
+from rgpipe.physics.oscillator import correlator_weights, fit_cosh_gap, fit_times
 from rgpipe.store import open_result
 
 
@@ -56,15 +59,61 @@ def test_harmonic_oscillator_continuum_limit(tmp_path):
         str(out),
     )
     assert "E0(a -> 0)" in proc.stderr
+    # the per-spacing inputs, each error bounded by blocking its stored series
+    points = {"E0": [], "gap": []}
+    for path in files:
+        a, y, err, bound = per_spacing_estimates(path, beta=12.0)
+        for name in points:
+            assert 0 < err[name] <= bound[name], (path, name, err[name], bound[name])
+            points[name].append((a, y[name], err[name]))
     with open_result(out, stage="critical") as fh:
         for name, exact in (("E0", 0.5), ("gap", 1.0)):
             est = fh[f"estimates/{name}"]
             mean, err = float(est["mean"][()]), float(est["error_of_mean"][()])
             assert est.attrs["exact"] == pytest.approx(exact, abs=1e-8)
             assert est.attrs["dof"] == 1 and list(est.attrs["powers"]) == [0, 2]
-            assert 0 < err < 0.05 * exact
+            # the extrapolation and its error by weighted least squares written out here:
+            # the stage's error is exactly the propagated one (no more, no less)
+            value, propagated = weighted_fit_c0(points[name])
+            assert mean == pytest.approx(value, rel=1e-9)
+            assert err == pytest.approx(propagated, rel=1e-9)
+            assert 0 < err < 0.05 * exact  # decisive
             assert abs(mean - exact) < 3 * err, (name, mean, err)
         np.testing.assert_allclose(fh["points/a"][()], [0.75, 0.375, 0.1875])
+
+
+def weighted_fit_c0(points):
+    """c0 and its standard error of the weighted least-squares fit y = c0 + c2 a^2."""
+    a, y, s = (np.array(v) for v in zip(*points, strict=True))
+    X = np.c_[np.ones_like(a), a**2] / s[:, None]
+    cov = np.linalg.inv(X.T @ X)
+    c = cov @ X.T @ (y / s)
+    return float(c[0]), float(np.sqrt(cov[0, 0]))
+
+
+def per_spacing_estimates(path, beta):
+    """(a, values, errors, error bounds) of E0 (the virial energy) and the gap in one mc
+    file; the bounds from blocking the stored series (the gap: a blocked jackknife of the
+    run's own inverse-variance-weighted cosh fit over the stored correlator rows)."""
+    with open_result(path, stage="mc") as fh:
+        a = float(fh["parameters/a"][()])
+        meta = json.loads(fh["parameters"].attrs["meta_json"])
+        corr = fh["observables/correlator"][()]
+        energy = fh["observables/energy"][()]
+        y = {k: float(fh[f"estimates/{s}/mean"][()]) for k, s in (("E0", "energy"), ("gap", "gap"))}
+        err = {
+            k: float(fh[f"estimates/{s}/error_of_mean"][()])
+            for k, s in (("E0", "energy"), ("gap", "gap"))
+        }
+    n = round(beta / a)
+    ks = fit_times(round(meta["gap_window"][0] / a), n // 2)
+    w = correlator_weights(corr)[ks]
+    columns = [corr[:, k] for k in ks]
+    bound = {
+        "E0": max_error(mean_of, energy),
+        "gap": max_error(lambda *m: fit_cosh_gap(np.array(m), ks * a, beta, w), *columns),
+    }
+    return a, y, err, bound
 
 
 @pytest.mark.parametrize(

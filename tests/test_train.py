@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from util import ROOT, assert_same_science, run_rgpipe, user_env
+from util import ROOT, a1_optimal_fixed_point, assert_same_science, run_rgpipe, user_env
 
 from rgpipe.learn.mlrg.params import resolve_params
 from rgpipe.learn.mlrg.spec import SPEC
@@ -31,6 +31,7 @@ SMALL = [
     "--quiet",
 ]
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
+J_STAR = a1_optimal_fixed_point()[0]  # the A1 plaquette map's fixed point, closed form
 
 
 def assert_same_training(a, b):
@@ -70,8 +71,10 @@ def test_train_writes_the_ensemble(tmp_path):
         assert list(fh["models/seed"][()]) == [10, 11, 12, 13]
         assert fh.attrs["world_size"] == 1
         jc = fh["models/J_c"][()]
-        # exact-KL A1 models learn the KL-optimal map, whose fixed point is 0.81392
-        assert np.all(np.abs(jc - 0.81392) < 0.003), jc
+        # exact-KL A1 models learn the KL-optimal map, whose fixed point J* = 0.813920 comes
+        # from the closed form (tests/util.py).  At 300 epochs, batch 16, J_c - J* spreads
+        # over seeds 10-17 by 1.6e-3; seeds 10-13 lie at +0.9, +0.9, -1.1, +2.8 (x 1e-3)
+        assert np.all(np.abs(jc - J_STAR) < 0.003), jc
         est = fh["estimates/J_c"]
         assert est["mean"][()] == pytest.approx(jc.mean())
         assert est["error_of_mean"][()] == pytest.approx(jc.std(ddof=1) / 2)
@@ -115,7 +118,9 @@ def test_data_parallel_training(tmp_path):
     assert proc.returncode == 0, proc.stderr  # includes the replica-consistency check
     with open_result(out, stage="train_mlrg") as fh:
         assert fh.attrs["world_size"] == 2
-        assert np.all(np.abs(fh["models/J_c"][()] - 0.81392) < 0.01)
+        # J_c - J* spreads by 0.9e-3 over seeds at 200 epochs, batch 16 (one process);
+        # these two: -0.4e-3, +0.3e-3
+        assert np.all(np.abs(fh["models/J_c"][()] - J_STAR) < 0.003)
         assert '"mode":"ddp"' in fh.attrs["config_json"]
     bad = mpirun(
         2,
