@@ -454,7 +454,10 @@ def effective_mass_stats(corr: np.ndarray, a: float) -> tuple[Stats, np.ndarray]
     as the error of r_k, whose components are strongly correlated across k, and cross
     r = 1).  Where r_k is not above 1 by more than its error, the error is NaN, and where
     C(k) <= 0 or r_k < 1 the mean as well; ``status`` says which
-    (:data:`EFFECTIVE_MASS_STATUS`).
+    (:data:`EFFECTIVE_MASS_STATUS`).  Where r_k - 1 is a few of its errors the error is
+    still right as a spread (it matches a jackknife), but the distribution is skewed by the
+    curvature of arccosh: an upward fluctuation of r_k shows up to twice as many errors in
+    the effective mass as in r_k.
 
     Args:
         corr: correlator series, shape (n_meas, N//2 + 1) (rows may be bin averages).
