@@ -69,11 +69,17 @@ def _window(gamma: np.ndarray, n: int, s: float) -> int:
 
 
 def _gamma_core(x: np.ndarray, s: float) -> tuple[float, float, float]:
-    """(error, variance, tau_int) of the mean of one series by Wolff's windowing."""
+    """(error, variance, tau_int) of the mean of one series by Wolff's windowing.
+
+    A constant series has error and variance 0 (tau_int 0.5); a series with a non-finite
+    value has none of them (NaN): its error cannot be estimated.
+    """
     n = x.size
+    if not np.all(np.isfinite(x)):
+        return float("nan"), float("nan"), float("nan")
     # Wolff's windowing needs Gamma up to W; W < N/2 keeps the estimate meaningful.
     gamma = autocovariance(x)[: max(2, n // 2)]
-    if gamma[0] <= 0 or not np.isfinite(gamma[0]):
+    if gamma[0] <= 0:
         return 0.0, 0.0, 0.5
     w = _window(gamma, n, s)
     c = gamma[0] + 2 * gamma[1 : w + 1].sum()
@@ -93,6 +99,9 @@ def gamma_method(series: np.ndarray, s: float = DEFAULT_S) -> Stats:
     also computed on the series averaged in pairs, which removes the period-2 part, and
     the larger of the two is reported (tau_int is then the effective one,
     N error^2 / (2 variance)).
+
+    A series holding NaN or inf has a NaN mean and NaN error, variance and tau_int (an
+    error of 0 would claim an exact value); a constant series has error 0.
 
     Args:
         series: shape (N,), successive measurements of one Markov chain.
@@ -125,7 +134,9 @@ def derived(func: Callable[[np.ndarray], float], series: np.ndarray, s: float = 
 
     Returns:
         Stats of F: ``mean`` is F at the sample means (bias O(1/N) not removed),
-        ``variance`` and ``tau_int`` refer to the gradient-projected series.
+        ``variance`` and ``tau_int`` refer to the gradient-projected series.  Where F is
+        NaN at the means or at a finite-difference step next to them (the step left F's
+        domain), the gradient is unknown and the error, variance and tau_int are NaN.
     """
     a = np.atleast_2d(np.asarray(series, dtype=np.float64))
     means = a.mean(axis=1)

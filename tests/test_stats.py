@@ -75,3 +75,24 @@ def test_alternating_series_does_not_hide_a_slow_mode():
     spread = np.std([s.mean for s in stats], ddof=1)
     err = np.mean([s.error_of_mean for s in stats])
     assert abs(err / spread - 1) < 0.15
+
+
+def test_series_with_nan_has_no_error():
+    """An error that cannot be estimated is NaN, never 0 (which would claim an exact value)."""
+    x = np.random.default_rng(1).normal(size=200)
+    x[17] = np.nan
+    s = gamma_method(x)
+    assert np.isnan(s.mean) and np.isnan(s.error_of_mean)
+    assert np.isnan(s.variance) and np.isnan(s.tau_int)
+
+
+def test_derived_outside_its_domain_has_no_error():
+    """sqrt(<a>) with <a> = 1e-12: the finite-difference step leaves the domain, so the
+    gradient, and with it the error, is unknown (NaN), while the value itself is defined."""
+    a = np.random.default_rng(2).normal(size=400)
+    a += 1e-12 - a.mean()
+    st = derived(lambda m: float(np.sqrt(m[0])) if m[0] >= 0 else float("nan"), a[None, :])
+    assert st.mean == pytest.approx(1e-6, rel=1e-3)
+    assert np.isnan(st.error_of_mean) and np.isnan(st.tau_int)
+    ok = derived(lambda m: m[0] ** 2, (a + 3.0)[None, :])
+    assert np.isfinite(ok.error_of_mean) and ok.error_of_mean > 0

@@ -6,7 +6,13 @@ Ising model) at fixed size and seed.  Layout::
     /parameters/<name>              control parameter values, shape () or (n_p,)
     /parameters/<axis>              other axes of the data (e.g. Euclidean time tau)
     /observables/<obs>              measurement series, shape (n_meas,) or (n_p, n_meas)
-    /estimates/<est>/{mean, error_of_mean, variance, tau_int}   shape () or (n_p,)
+    /estimates/<est>/{mean, error_of_mean, variance, tau_int}   shape () or (n_p,), or with
+                                    a further axis (e.g. tau) for an array estimate
+    /estimates/<est>/exact          reference value, the shape of mean (NaN where unknown);
+                                    attrs reference (source), reference_kind (exact or
+                                    literature), missing (why some are NaN)
+    /estimates/<est>/status         int8, the shape of mean: 0 where mean and error are
+                                    estimated, else a code; attr meaning (JSON: code -> why)
     /samples/<what>                 stored configurations (n_cfg, ...) or (n_p, n_cfg, ...)
     /diagnostics/<name>             per-point facts (acceptance, cluster sizes)
     /provenance/timings/<name>      per-point wall times and rates (volatile)
@@ -14,19 +20,43 @@ Ising model) at fixed size and seed.  Layout::
 
 A job with a single parameter value stores scalars (no leading axis); a sweep stores
 arrays over the parameter axis.  Every dataset and estimate group carries ``units`` and
-``description`` attributes.
+``description`` attributes.  ``exact`` is written for the estimates a driver has references
+for (:mod:`rgpipe.mc.reference`), ``status`` for those whose error (or mean) can be
+undefined at some points: an error that cannot be estimated is NaN, never 0.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rgpipe.mc.reference import Reference
 from rgpipe.stats import Stats
 from rgpipe.store import create_result, write_stats
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where an estimate's mean and error are estimated, and why not elsewhere.
+
+    Attributes:
+        codes: int8, the shape of the estimate's mean with its leading parameter axis
+            (n_p, ...): 0 where mean and error are estimated, else an index into
+            ``meanings``.
+        meanings: what each code means (``meanings[0]`` is ``ok``).
+    """
+
+    codes: np.ndarray
+    meanings: tuple[str, ...]
+
+    def meaning_json(self) -> str:
+        """The ``meaning`` attribute: JSON object code -> meaning, for the codes used and 0."""
+        used = sorted({0, *np.unique(self.codes).tolist()})
+        return json.dumps({str(c): self.meanings[c] for c in used})
 
 
 @dataclass
@@ -48,6 +78,9 @@ class MCResult:
             continuum-form equivalents of each beta), written next to the parameter.
         timings: name -> (n_p,) wall times and rates (volatile: written under /provenance,
             so that a rerun with the same seed is identical everywhere else).
+        references: estimate name -> its reference values (:class:`Reference`, shape of
+            the estimate's mean).
+        status: estimate name -> where its mean and error are undefined, and why.
     """
 
     parameter: str
@@ -62,6 +95,8 @@ class MCResult:
     axes: dict[str, np.ndarray] = field(default_factory=dict)
     point_parameters: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, np.ndarray] = field(default_factory=dict)
+    references: dict[str, Reference] = field(default_factory=dict)
+    status: dict[str, Status] = field(default_factory=dict)
 
 
 def _squeeze(a: Any, single: bool) -> np.ndarray:
@@ -70,7 +105,15 @@ def _squeeze(a: Any, single: bool) -> np.ndarray:
 
 
 def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: int) -> None:
-    """Write ``result`` atomically to ``path`` with the job's provenance."""
+    """Write ``result`` atomically to ``path`` with the job's provenance.
+
+    Raises:
+        ValueError: a reference or status of no estimate, or of another shape than its
+            estimate's mean (nothing is written).
+    """
+    unknown = ({*result.references} | {*result.status}) - {*result.estimates}
+    if unknown:
+        raise ValueError(f"references or status of no estimate: {sorted(unknown)}")
     single = len(result.values) == 1
     with create_result(path, stage="mc", config=job, seed=seed) as fh:
         par = fh.create_group("parameters")
@@ -95,7 +138,8 @@ def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: i
             squeezed = Stats(
                 *(_squeeze(getattr(st, f), single) for f in Stats.__dataclass_fields__)
             )
-            write_stats(est, name, squeezed, {"units": units, "description": desc})
+            grp = write_stats(est, name, squeezed, {"units": units, "description": desc})
+            _write_annotations(grp, result, name, np.shape(squeezed.mean), single)
         if result.samples:
             smp = fh.create_group("samples")
             smp.attrs.update(result.sample_attrs)
@@ -118,6 +162,21 @@ def write_mc(path: str | Path, result: MCResult, *, job: dict[str, Any], seed: i
         tim = fh["provenance"].create_group("timings")
         for name, data in result.timings.items():
             tim.create_dataset(name, data=_squeeze(data, single))
+
+
+def _write_annotations(grp: Any, result: MCResult, name: str, shape: tuple, single: bool) -> None:
+    """``exact`` and ``status`` of one estimate group, checked against its mean's shape."""
+    ref, st = result.references.get(name), result.status.get(name)
+    if ref is not None:
+        values = _squeeze(np.asarray(ref.values, dtype=np.float64), single)
+        if values.shape != shape:
+            raise ValueError(f"reference of {name}: shape {values.shape}, mean {shape}")
+        grp.create_dataset("exact", data=values).attrs.update(ref.attrs())
+    if st is not None:
+        codes = _squeeze(np.asarray(st.codes, dtype=np.int8), single)
+        if codes.shape != shape:
+            raise ValueError(f"status of {name}: shape {codes.shape}, mean {shape}")
+        grp.create_dataset("status", data=codes).attrs["meaning"] = st.meaning_json()
 
 
 def _concat(parts: list[Any]) -> Any:

@@ -415,22 +415,79 @@ def gap_stats(
     return st
 
 
-def effective_mass_stats(corr: np.ndarray, a: float) -> Stats:
-    """Effective mass per lattice time k = 1..N//2 with Gamma-method errors (array Stats)."""
+GAP_STATUS = (
+    "ok",
+    "error not estimable: the cosh fit prefers no curvature (gap 0), so beta or the fit "
+    "window is too short to resolve the gap",
+    "error not estimable: the fit is undefined next to the mean correlator (non-finite data)",
+)
+"""Meaning of each status code of :func:`gap_status` (0: mean and error estimated)."""
+
+
+def gap_status(gap: Stats) -> int:
+    """Status code of a :func:`gap_stats` result (:data:`GAP_STATUS`): 0 with a finite
+    error, 1 for the fit that resolved no curvature (gap 0), 2 for any other NaN error."""
+    if np.isfinite(gap.error_of_mean):
+        return 0
+    return 1 if gap.mean == 0.0 else 2
+
+
+EFFECTIVE_MASS_STATUS = (
+    "ok",
+    "mean and error undefined: C(k) <= 0 (the correlator is lost in its noise there)",
+    "mean and error undefined: (C(k-1) + C(k+1)) / (2 C(k)) < 1 (C(tau) is not convex there "
+    "within its noise; arccosh needs a ratio >= 1)",
+    "error not estimable: (C(k-1) + C(k+1)) / (2 C(k)) lies within one standard error of 1, "
+    "where arccosh is not differentiable (linear error propagation fails; the relative "
+    "error would exceed 1/2)",
+)
+"""Meaning of each status code of :func:`effective_mass_stats` (0: mean and error estimated)."""
+
+
+def effective_mass_stats(corr: np.ndarray, a: float) -> tuple[Stats, np.ndarray]:
+    """Effective mass arccosh(r_k) / a, r_k = (C(k-1) + C(k+1)) / (2 C(k)), per lattice time
+    k = 1..N//2, with Gamma-method errors.
+
+    The ratio r_k is a smooth function of the mean correlator; its error comes from
+    :func:`~rgpipe.stats.derived`, and the effective mass's from the chain rule,
+    d arccosh(r)/dr = 1 / sqrt(r^2 - 1) (a finite-difference step in C would be as large
+    as the error of r_k, whose components are strongly correlated across k, and cross
+    r = 1).  Where r_k is not above 1 by more than its error, the error is NaN, and where
+    C(k) <= 0 or r_k < 1 the mean as well; ``status`` says which
+    (:data:`EFFECTIVE_MASS_STATUS`).  Where r_k - 1 is a few of its errors the error is
+    still right as a spread (it matches a jackknife), but the distribution is skewed by the
+    curvature of arccosh: an upward fluctuation of r_k shows up to twice as many errors in
+    the effective mass as in r_k.
+
+    Args:
+        corr: correlator series, shape (n_meas, N//2 + 1) (rows may be bin averages).
+        a: lattice spacing.
+
+    Returns:
+        (Stats of float64 arrays (N//2,) in energy units, status int8 (N//2,)).
+    """
     corr = np.asarray(corr, dtype=np.float64)
     nk = corr.shape[1]
     out = {f: np.full(nk - 1, np.nan) for f in ("mean", "error_of_mean", "variance", "tau_int")}
+    status = np.zeros(nk - 1, dtype=np.int8)
     for k in range(1, nk):
-        cols = [k - 1, k, k + 1 if k + 1 < nk else k - 1]
-
-        def func(m: np.ndarray) -> float:
-            r = (m[0] + m[2]) / (2.0 * m[1])
-            return float(np.arccosh(r) / a) if r >= 1.0 else float("nan")
-
-        st = derived(func, corr[:, cols].T)
-        for f in out:
-            out[f][k - 1] = getattr(st, f)
-    return Stats(out["mean"], out["error_of_mean"], out["variance"], out["tau_int"])
+        rows = corr[:, [k - 1, k, k + 1 if k + 1 < nk else k - 1]].T
+        if not rows[1].mean() > 0.0:
+            status[k - 1] = 1
+            continue
+        r = derived(lambda m: (m[0] + m[2]) / (2.0 * m[1]), rows)
+        if not r.mean >= 1.0:
+            status[k - 1] = 2
+            continue
+        out["mean"][k - 1] = float(np.arccosh(r.mean) / a)
+        if not r.mean - 1.0 > r.error_of_mean:
+            status[k - 1] = 3
+            continue
+        slope = 1.0 / (a * np.sqrt(r.mean * r.mean - 1.0))
+        out["error_of_mean"][k - 1] = slope * r.error_of_mean
+        out["variance"][k - 1] = slope * slope * r.variance
+        out["tau_int"][k - 1] = r.tau_int
+    return Stats(out["mean"], out["error_of_mean"], out["variance"], out["tau_int"]), status
 
 
 def series_stats(series: np.ndarray) -> Stats:

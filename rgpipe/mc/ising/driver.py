@@ -4,7 +4,8 @@
 filled), simulates every coupling from an independent random start and an independent
 random stream, and returns an :class:`~rgpipe.mc.output.MCResult` with the energy and
 magnetisation series and their Gamma-method estimates (definitions and units in
-:mod:`rgpipe.mc.ising.observables`).
+:mod:`rgpipe.mc.ising.observables`) and the exact values of the same lattice where they are
+known (:mod:`rgpipe.mc.ising.references`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rgpipe.mc.ising.observables import META, config_indices, estimates_from_series, stack_stats
+from rgpipe.mc.ising.references import references
 from rgpipe.mc.ising.samplers import Wolff, make_sampler
 from rgpipe.mc.output import MCResult
 from rgpipe.mc.rng import stream_key, stream_states
@@ -89,6 +91,7 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         meta={"coupling": ("1", "K = J/T"), **META},
         diagnostics={name: np.asarray(v, dtype=np.float64) for name, v in diag.items()},
         timings={name: np.asarray(v, dtype=np.float64) for name, v in timings.items()},
+        references=references(job["lattice"], job["L"], ks),
         attrs={
             "system": "ising",
             "lattice": job["lattice"],

@@ -29,15 +29,19 @@ import numpy as np
 
 from rgpipe.mc.oscillator.fourier import cyclic_factor
 from rgpipe.mc.oscillator.kernels import SCALARS, run_sweeps
+from rgpipe.mc.oscillator.references import references
 from rgpipe.mc.oscillator.spec import moves
-from rgpipe.mc.output import MCResult
+from rgpipe.mc.output import MCResult, Status
 from rgpipe.mc.rng import stream_key, stream_states
 from rgpipe.physics.oscillator import (
+    EFFECTIVE_MASS_STATUS,
+    GAP_STATUS,
     Potential,
     correlator,
     correlator_weights,
     effective_mass_stats,
     gap_stats,
+    gap_status,
     potential_from_spec,
     series_stats,
     well_frequency,
@@ -54,7 +58,7 @@ META = {
     "energy_thermo": ("energy", "thermodynamic estimator -d ln Z / d beta (same mean)"),
     "gap": ("energy", "E1 - E0 from a cosh fit of C(tau)"),
     "correlator": ("length^2", "C(tau) = <x_0 x_tau>, binned rows"),
-    "effective_mass": ("energy", "arccosh-free log-ratio effective mass of C(tau)"),
+    "effective_mass": ("energy", "effective mass arccosh((C(k-1) + C(k+1)) / (2 C(k))) / a"),
 }
 """Units and description of the parameter and of every series and estimate."""
 
@@ -82,6 +86,10 @@ def simulate(job: Mapping[str, Any]) -> dict[str, Any]:
         - ``estimates``: Stats for ``x, x2, x4, energy`` (virial), ``energy_thermo``,
           ``gap`` (E1 - E0 from the cosh fit), and array Stats ``correlator``
           (N//2 + 1,) and ``effective_mass`` (N//2,);
+        - ``status``: :class:`~rgpipe.mc.output.Status` of ``effective_mass`` and ``gap``
+          (where and why their error, or mean, is undefined), without the parameter axis;
+        - ``references``: :class:`~rgpipe.mc.reference.Reference` of every estimate, the
+          exact values of the same lattice (:mod:`.references`), with the parameter axis;
         - ``tau``: (N//2 + 1,) times of the correlator; ``tau_effective_mass`` (N//2,);
         - ``meta``: lattice spacing, potential, update details, acceptance rates,
           gap window and method, timings (s).
@@ -158,7 +166,7 @@ def simulate(job: Mapping[str, Any]) -> dict[str, Any]:
     estimates: dict[str, Stats] = {name: gamma_method(series[name]) for name in SCALARS}
     series["correlator"] = corr
     estimates["correlator"] = series_stats(corr)
-    estimates["effective_mass"] = effective_mass_stats(corr, a)
+    estimates["effective_mass"], mass_status = effective_mass_stats(corr, a)
     weights = correlator_weights(corr)
     x_bins = None
     if not pot.is_even:
@@ -177,6 +185,10 @@ def simulate(job: Mapping[str, Any]) -> dict[str, Any]:
         kmin = min(max(1, round(job["gap_tmin"] / a)), n_tau // 2 - 1)
         window = (kmin, n_tau // 2)
     estimates["gap"] = gap_from(window)
+    status = {
+        "effective_mass": Status(mass_status, EFFECTIVE_MASS_STATUS),
+        "gap": Status(np.int8(gap_status(estimates["gap"])), GAP_STATUS),
+    }
     t_total = time.perf_counter() - t_start
 
     sweeps_total = job["thermalization"] + n_meas * job["measure_every"]
@@ -209,6 +221,8 @@ def simulate(job: Mapping[str, Any]) -> dict[str, Any]:
         "job": {**job, "update": update},
         "series": series,
         "estimates": estimates,
+        "status": status,
+        "references": references(pot, mass, beta, n_tau, a),
         "tau": tau,
         "tau_effective_mass": tau[1:],
         "meta": meta,
@@ -241,6 +255,11 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         values=np.array([meta["a"]]),
         series={name: np.asarray(v)[None] for name, v in raw["series"].items()},
         estimates={name: _leading(st) for name, st in raw["estimates"].items()},
+        references=raw["references"],
+        status={
+            name: Status(np.asarray(st.codes)[None], st.meanings)
+            for name, st in raw["status"].items()
+        },
         meta={**META, "tau": ("1/energy", "Euclidean time")},
         diagnostics=numeric,
         timings=timings,

@@ -4,7 +4,8 @@
 (:func:`rgpipe.mc.systems.validate_job`, defaults filled; the continuum-like form
 m0sq, lambda0 is converted exactly point by point) and returns the raw arrays; :func:`run`
 runs it one point at a time (for progress reports; each chain has its own random stream,
-so the data are the same) and packages it as an :class:`~rgpipe.mc.output.MCResult`.
+so the data are the same) and packages it as an :class:`~rgpipe.mc.output.MCResult`, with
+the exact values of the same lattice where they are known (:mod:`rgpipe.mc.phi4.references`).
 
 Random numbers: one xoshiro256** stream per coupling point, keyed by (L, beta, lam), so a
 point's chain does not depend on the other points of the sweep; same seed => bit-identical
@@ -21,6 +22,7 @@ import numpy as np
 
 from rgpipe.mc.output import MCResult, run_point_by_point
 from rgpipe.mc.phi4.kernels import run_chain
+from rgpipe.mc.phi4.references import references
 from rgpipe.mc.rng import stream_key, stream_states
 from rgpipe.physics.lattice import square
 from rgpipe.physics.phi4 import (
@@ -201,9 +203,10 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
     raw = run_point_by_point(simulate, run_job, key, f"phi4 L={job['L']}", progress)
     attrs = dict(raw["attrs"])
     attrs["n_spins"] = int(attrs.get("n_sites", job["L"] ** 2))
+    betas = np.asarray(raw["values"], dtype=np.float64)
     return MCResult(
         parameter=raw["parameter"],
-        values=np.asarray(raw["values"], dtype=np.float64),
+        values=betas,
         series=raw["series"],
         estimates=raw["estimates"],
         meta={"beta": ("1", "hopping coupling beta"), **raw["meta"]},
@@ -213,4 +216,5 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
         timings=raw["timing"],
         attrs=attrs,
         point_parameters=raw["parameters"],
+        references=references(job["L"], betas, raw["parameters"]["lam"]),
     )

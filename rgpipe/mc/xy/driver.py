@@ -4,7 +4,8 @@
 (:func:`rgpipe.mc.systems.validate_job`, defaults filled) and returns the raw arrays;
 :func:`run` runs it one coupling at a time (for progress reports; the data are the same,
 each chain has its own random stream) and packages it as an
-:class:`~rgpipe.mc.output.MCResult`.
+:class:`~rgpipe.mc.output.MCResult`, with the exact values of the same system where they
+are known (:mod:`rgpipe.mc.xy.references`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rgpipe.mc.output import MCResult, run_point_by_point
 from rgpipe.mc.xy.chain import Chain, chain_state, thermalize
 from rgpipe.mc.xy.kernels import config_shape
 from rgpipe.mc.xy.observables import META, estimates_from_series, series_from_raw, stack_stats
+from rgpipe.mc.xy.references import references
 from rgpipe.mc.xy.spec import sweep_composition
 
 
@@ -114,14 +116,16 @@ def run(job: dict[str, Any], device: str = "auto", progress: bool = True) -> MCR
     :func:`~rgpipe.mc.output.write_mc` (``device`` is not used: CPU kernels only)."""
     raw = run_point_by_point(simulate, dict(job), "couplings", f"xy L={job['L']}", progress)
     shape = raw["configurations"].shape[2:]
+    couplings = np.asarray(raw["couplings"], dtype=np.float64)
     result = MCResult(
         parameter="coupling",
-        values=np.asarray(raw["couplings"], dtype=np.float64),
+        values=couplings,
         series=raw["series"],
         estimates=raw["estimates"],
         meta=META,
         diagnostics={k: v for k, v in raw["diagnostics"].items() if k != "seconds"},
         timings={"seconds": raw["diagnostics"]["seconds"]},
+        references=references(job["lattice"], job["L"], couplings),
         attrs={
             "system": "xy",
             "lattice": job["lattice"],
