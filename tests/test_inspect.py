@@ -150,7 +150,7 @@ def test_training_file_has_no_tau_for_seed_statistics(tmp_path):
         r"  J_c +[0-9.]+ \+- [0-9.e-]+ \(2/2 seeds\); exact \[1\] 0\.76428546, pull ", line
     )
     assert "dimensionless" not in line
-    assert "errors of J_c, J_star0, nu: independent seeds" in text
+    assert "errors of J_c, J_c_minus_optimum, nu, nu_minus_optimum: independent seeds" in text
     assert re.search(r"^  \[1\] J_c = arccosh\(1 \+ sqrt 2\)/2 of the Lieb lattice", text, re.M)
 
 
