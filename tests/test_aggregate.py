@@ -617,3 +617,52 @@ def test_single_run_groups_get_a_point_but_no_box(tmp_path, monkeypatch):
     labels = [g.label for g in summary.groups if g.system == "ising/square"]
     assert boxes == {f"box-{labels.index('update=wolff')}"}
     assert n_points == 3  # two wolff runs and the single sw run
+
+
+def test_binder_and_helicity_figures_draw_the_measurements_and_the_fits(tmp_path, monkeypatch):
+    """A Binder file with measured points and the extrapolation gets the points on the
+    curves and a third panel (pair crossings, fitted line, g = 0 value); a helicity file
+    with the Weber-Minnhagen fit gets one fitted line per size; captions say so."""
+    from rgpipe.analysis.curves import binder, helicity
+
+    path = write_critical(tmp_path / "b.h5", value=0.4407, error=2e-4, seed=1, curves=True)
+    with h5py.File(path, "a") as fh:
+        k = np.array([[0.42, 0.44, 0.46]] * 2)
+        fh["curves/measured_coupling"] = k
+        fh["curves/measured_binder"] = 0.6 + 0.05 * np.tanh(np.array([[8], [16]]) * (k - 0.44))
+        fh["curves/measured_binder_error"] = np.full(k.shape, 0.002)
+        cr = fh["crossings"]
+        del cr["pairs"], cr["estimate"], cr["error"]
+        cr["pairs"] = np.array([[4, 8], [8, 16]])
+        cr["estimate"] = np.array([0.4501, 0.4419])
+        cr["error"] = np.array([1e-3, 5e-4])
+        cr["scaling_variable"] = np.array([0.00586, 0.000732])
+        fit = {"intercept": 0.4407, "intercept_error": 2e-4, "amplitude": 1.6, "chi2": 0.0}
+        cr.attrs.update({**fit, "dof": 0, "nu": 1.0, "omega": 2.0, "extrapolated": True})
+    xy = write_xy(tmp_path / "x.h5")
+    with h5py.File(xy, "a") as fh:
+        fh.create_group("fit").attrs.update({"T_BKT": 0.891, "C": 1.2, "chi2": 0.5, "dof": 1})
+    drawn = {}
+
+    def keep(fig, path):
+        drawn[path.name] = fig
+        return path
+
+    monkeypatch.setattr(binder, "save", keep)
+    monkeypatch.setattr(helicity, "save", keep)
+    fb = read_file(str(path))
+    fig = binder.plot(fb, tmp_path / "b.png")
+    axes = drawn["b.png"].axes
+    assert len(axes) == 3
+    measured = [c for c in axes[0].containers if len(c.lines[0].get_xdata()) == 3]
+    assert len(measured) == 2  # the MC estimates of both sizes
+    assert axes[2].get_xlim()[0] < 0 < axes[2].get_xlim()[1]  # g = 0 inside the axes
+    assert "open points" in fig.caption and "g = 0" in fig.caption
+    fx = read_file(str(xy))
+    fig = helicity.plot(fx, tmp_path / "x.png")
+    ax = drawn["x.png"].axes[0]
+    wm = [line for line in ax.lines if line.get_linestyle() == "-." and len(line.get_xdata())]
+    assert len(wm) == 2  # one Weber-Minnhagen line per size
+    assert "Weber-Minnhagen lines" in fig.caption
+    del fx.curves["helicity"]["fit"]  # a file written before /fit had attributes
+    assert "Weber-Minnhagen lines" not in helicity.plot(fx, tmp_path / "y.png").caption
