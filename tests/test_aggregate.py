@@ -507,3 +507,162 @@ def test_categorical_scan_values_are_in_ladder_order():
     reps = ["2A1+E", "A1+E", "A1", "A1+2E"]
     assert sorted(reps, key=ladder_key) == ["A1", "A1+E", "2A1+E", "A1+2E"]
     assert sorted(["relu", "tanh", "A1"], key=ladder_key) == ["A1", "relu", "tanh"]
+
+
+class _Report(HTMLParser):
+    """The report's table headers (per table), table row ids, figures (id, class, section,
+    caption text) in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.headers: list[list[str]] = []
+        self.row_ids: list[list[str]] = []
+        self.figures: list[dict[str, str]] = []
+        self.section = ""
+        self._in = ""  # "th" or "figcaption" while inside one
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.headers.append([])
+            self.row_ids.append([])
+        elif tag == "tr" and "id" in a:
+            self.row_ids[-1].append(a["id"])
+        elif tag == "section":
+            self.section = a.get("id", "")
+        elif tag == "figure":
+            self.figures.append({"id": a["id"], "kind": a.get("class", ""),
+                                 "section": self.section, "caption": ""})  # fmt: skip
+        elif tag in ("th", "figcaption"):
+            self._in = tag
+            if tag == "th":
+                self.headers[-1].append("")
+
+    def handle_endtag(self, tag):
+        if tag == self._in:
+            self._in = ""
+
+    def handle_data(self, data):
+        if self._in == "th":
+            self.headers[-1][-1] += data
+        elif self._in == "figcaption":
+            self.figures[-1]["caption"] += data
+
+
+def test_report_structure_key_columns_and_figure_order(stage_run):
+    """The structure the report promises: the summary table starts with the key columns and
+    has one row per group, the further statistics follow in a second table (same rows),
+    relative bias in percent; figures in sections overview, physics, scans, boxes, each
+    with a caption; no box figure for an estimate whose groups all have one run."""
+    from rgpipe.analysis.report import DETAIL_HEADER, KEY_HEADER
+
+    text = (stage_run / "report" / "index.html").read_text()
+    page = _Report()
+    page.feed(text)
+    with open(stage_run / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    k = next(i for i, ids in enumerate(page.row_ids) if ids[:1] == ["group-0"])
+    assert page.headers[k] == KEY_HEADER
+    assert KEY_HEADER[:5] == ["#", "system", "method", "estimate", "hyper-parameters"]
+    assert {"mean ± error", "exact", "bias ± error", "bias/error"} <= set(KEY_HEADER)
+    assert page.row_ids[k] == [f"group-{i}" for i in range(len(rows))]
+    assert page.headers[k + 1] == DETAIL_HEADER
+    assert page.row_ids[k + 1] == [f"stats-{i}" for i in range(len(rows))]
+    assert text.count('<div class="wide"><table>') >= 2
+    # wolff group: bias 0.003 on 0.44 is +0.682 %, and 0.003/sem = 2.60 errors
+    row = re.search(r"<td>update=wolff</td>(.*?)</tr>", text, re.S)
+    assert row is not None
+    assert row.group(1).endswith('<td class="num">+2.60</td><td class="num">+0.682</td>')
+    sections = [f["section"] for f in page.figures]
+    order = ["figures-overview", "figures-physics", "figures-scan", "figures-box"]
+    assert sections == sorted(sections, key=order.index)
+    assert set(sections) == set(order)
+    assert all(len(f["caption"]) > 60 for f in page.figures)
+    kinds = {f["kind"] for f in page.figures if f["section"] == "figures-physics"}
+    assert {"binder", "helicity", "continuum", "flow"} <= kinds
+    boxes = {p.name for p in (stage_run / "report").glob("box_*.png")}
+    assert boxes == {"box_ising_square_K_c.png", "box_ising_lieb_J_c.png"}  # not xy, oscillator
+    assert sum(f["kind"] == "box" for f in page.figures) == 2
+    md = (stage_run / "report" / "index.md").read_text()
+    assert "| " + " | ".join(KEY_HEADER) + " |" in md
+    heads = [line for line in md.splitlines() if line.startswith("### ")]
+    assert heads[0] == "### Further statistics" and len(heads) == 5
+
+
+def test_single_run_groups_get_a_point_but_no_box(tmp_path, monkeypatch):
+    """Box figures: a box only for groups of two or more ok runs (the single-run group is
+    its point with its error bar), and no figure at all when every group has one run."""
+    from rgpipe.analysis import plots
+
+    crit = tmp_path / "critical" / "ising" / "square"
+    for seed, v in ((1, 0.441), (2, 0.443)):
+        write_critical(crit / f"update~wolff/seed~{seed}.h5", value=v, error=0.001, seed=seed)
+    write_critical(crit / "update~sw/seed~1.h5", value=0.442, error=0.002, seed=1, update="sw")
+    write_xy(tmp_path / "critical" / "xy" / "square" / "seed~1.h5")
+    summary = aggregate(collect(aggregate_stage.find_inputs(tmp_path), progress=False), 200, 1)
+    drawn = []
+    real_save = plots.save
+
+    def keep(fig, path):
+        ax = fig.axes[0]
+        boxes = {a.get_gid() for a in ax.get_children() if str(a.get_gid()).startswith("box-")}
+        points = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata())]
+        drawn.append((path.name, boxes, sum(len(p.get_xdata()) for p in points)))
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "save", keep)
+    figures = plots.estimate_boxplots(summary, tmp_path / "plots")
+    assert [f.path.name for f in figures] == ["box_ising_square_K_c.png"]
+    ((_, boxes, n_points),) = drawn
+    labels = [g.label for g in summary.groups if g.system == "ising/square"]
+    assert boxes == {f"box-{labels.index('update=wolff')}"}
+    assert n_points == 3  # two wolff runs and the single sw run
+
+
+def test_binder_and_helicity_figures_draw_the_measurements_and_the_fits(tmp_path, monkeypatch):
+    """A Binder file with measured points and the extrapolation gets the points on the
+    curves and a third panel (pair crossings, fitted line, g = 0 value); a helicity file
+    with the Weber-Minnhagen fit gets one fitted line per size; captions say so."""
+    from rgpipe.analysis.curves import binder, helicity
+
+    path = write_critical(tmp_path / "b.h5", value=0.4407, error=2e-4, seed=1, curves=True)
+    with h5py.File(path, "a") as fh:
+        k = np.array([[0.42, 0.44, 0.46]] * 2)
+        fh["curves/measured_coupling"] = k
+        fh["curves/measured_binder"] = 0.6 + 0.05 * np.tanh(np.array([[8], [16]]) * (k - 0.44))
+        fh["curves/measured_binder_error"] = np.full(k.shape, 0.002)
+        cr = fh["crossings"]
+        del cr["pairs"], cr["estimate"], cr["error"]
+        cr["pairs"] = np.array([[4, 8], [8, 16]])
+        cr["estimate"] = np.array([0.4501, 0.4419])
+        cr["error"] = np.array([1e-3, 5e-4])
+        cr["scaling_variable"] = np.array([0.00586, 0.000732])
+        fit = {"intercept": 0.4407, "intercept_error": 2e-4, "amplitude": 1.6, "chi2": 0.0}
+        cr.attrs.update({**fit, "dof": 0, "nu": 1.0, "omega": 2.0, "extrapolated": True})
+    xy = write_xy(tmp_path / "x.h5")
+    with h5py.File(xy, "a") as fh:
+        fh.create_group("fit").attrs.update({"T_BKT": 0.891, "C": 1.2, "chi2": 0.5, "dof": 1})
+    drawn = {}
+
+    def keep(fig, path):
+        drawn[path.name] = fig
+        return path
+
+    monkeypatch.setattr(binder, "save", keep)
+    monkeypatch.setattr(helicity, "save", keep)
+    fb = read_file(str(path))
+    fig = binder.plot(fb, tmp_path / "b.png")
+    axes = drawn["b.png"].axes
+    assert len(axes) == 3
+    measured = [c for c in axes[0].containers if len(c.lines[0].get_xdata()) == 3]
+    assert len(measured) == 2  # the MC estimates of both sizes
+    assert axes[2].get_xlim()[0] < 0 < axes[2].get_xlim()[1]  # g = 0 inside the axes
+    assert "open points" in fig.caption and "g = 0" in fig.caption
+    fx = read_file(str(xy))
+    fig = helicity.plot(fx, tmp_path / "x.png")
+    ax = drawn["x.png"].axes[0]
+    wm = [line for line in ax.lines if line.get_linestyle() == "-." and len(line.get_xdata())]
+    assert len(wm) == 2  # one Weber-Minnhagen line per size
+    assert "Weber-Minnhagen lines" in fig.caption
+    del fx.curves["helicity"]["fit"]  # a file written before /fit had attributes
+    assert "Weber-Minnhagen lines" not in helicity.plot(fx, tmp_path / "y.png").caption

@@ -3,19 +3,26 @@
 Inputs are Monte Carlo files of one system at several lattice sizes (one file per size,
 as written by ``rgpipe mc``).
 
-``--method binder`` (Ising): the estimate of K_c is the Binder-cumulant crossing of the
-two largest sizes; the crossings of every pair of consecutive sizes, the reweighted
-curves and the bootstrap replicates are stored too::
+``--method binder`` (Ising; phi^4 with beta_c for K_c): the Binder-cumulant crossings of
+every pair of consecutive sizes, extrapolated to L = infinity by a correlated fit in the
+scaling variable g(L1, L2) ~ L^-(1/nu + omega) (:mod:`rgpipe.analysis.crossing_fit`); the
+estimate K_c is the extrapolation, ``K_c_largest_pair`` the crossing of the two largest
+sizes.  With two sizes only there is one crossing: K_c is that crossing, flagged
+``extrapolated = False`` with the reason in ``fallback``::
 
-    /estimates/K_c/{mean, error_of_mean}    attrs: method, exact, reference, pair, ...
-    /crossings/{pairs, estimate, error, failed, replicates}
-    /curves/{coupling, sizes, binder, binder_error}
+    /estimates/K_c/{mean, error_of_mean}    attrs: method, exact, reference, extrapolated,
+        fallback, chi2, dof, nu, omega, amplitude, omega_shift, pairs_used, pair, ...
+    /estimates/K_c_largest_pair/{mean, error_of_mean}   attrs: pair, ...
+    /crossings/{pairs, estimate, error, failed, replicates, scaling_variable, used,
+        covariance, extrapolated_replicates}   attrs: the fit
+    /curves/{coupling, sizes, binder, binder_error}          curves on a common grid
+    /curves/measured_{coupling, binder, binder_error}        (S, R) the MC estimates
 
 ``--method helicity`` (XY): T_BKT from the Weber-Minnhagen fit of the helicity modulus
 of all sizes (:mod:`rgpipe.analysis.bkt`)::
 
     /estimates/T_BKT/{mean, error_of_mean}  attrs: method, exact, reference, C, chi2, ...
-    /fit/{temperature, chi2, replicates}
+    /fit/{temperature, chi2, replicates}    attrs: T_BKT, T_BKT_error, C, chi2, dof
     /curves/{sizes, temperature, helicity, helicity_error}
 
 ``--method continuum`` (0+1D field): E0 (the virial energy <H>(beta) at large beta) and
@@ -194,9 +201,9 @@ def _read_inputs(paths: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]
     return sorted(items, key=lambda d: d["L"]), model
 
 
-def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
-    """Binder crossings (Ising: reweighted series; phi^4: interpolated estimates); writes
-    the groups; returns the estimate records."""
+def _crossings(items: list[dict[str, Any]], job: dict[str, Any]) -> tuple[Any, str]:
+    """Crossings of consecutive sizes (Ising: reweighted series; phi^4: interpolated
+    estimates) and how they were computed."""
     from rgpipe.analysis.binder import (
         BinderCurve,
         SizeData,
@@ -216,42 +223,147 @@ def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
             for d in items
         ]
         res = binder_crossings(sizes, n_boot=job["bootstrap"], seed=job["seed"])
-        how = "multiple-histogram reweighting, block bootstrap"
+        return res, "multiple-histogram reweighting, block bootstrap"
+    curves = []
+    for d in items:
+        order = np.argsort(d["couplings"])
+        mean, err = d["estimates"]["binder"]
+        curves.append(BinderCurve(d["L"], d["couplings"][order], mean[order], err[order]))
+    res = interpolated_crossings(curves, n_boot=job["bootstrap"], seed=job["seed"])
+    return res, "cubic-spline interpolation of the estimates, parametric bootstrap"
+
+
+def _binder(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
+    """Binder crossings of all consecutive pairs extrapolated to L = infinity; writes the
+    groups; returns the estimate records (the extrapolation and the largest pair)."""
+    from rgpipe.analysis.crossing_fit import extrapolate
+
+    res, how = _crossings(items, job)
+    ext = extrapolate(res.pairs, res.estimate, res.replicates)
+    name = "beta_c" if items[0]["cfg"]["system"] == "phi4" else "K_c"
+    _write_crossings(fh, res, ext)
+    _write_binder_curves(fh, res, items)
+    _print_crossings(name, res, ext)
+    return [
+        {
+            "name": name,
+            "mean": ext.value,
+            "error": ext.error,
+            "attrs": _extrapolated_attrs(name, how, res, ext),
+        },
+        {
+            "name": f"{name}_largest_pair",
+            "mean": float(res.estimate[-1]),
+            "error": float(res.error[-1]),
+            "attrs": {
+                "units": "1",
+                "description": "critical coupling from the Binder crossing of the two largest "
+                f"sizes ({how}), not extrapolated",
+                "method": "binder_crossing",
+                "pair": res.pairs[-1],
+                "failed_replicates": int(res.failed[-1]),
+            },
+        },
+    ]
+
+
+def _print_crossings(name: str, res: Any, ext: Any) -> None:
+    """Every pair's crossing and the extrapolation (or why there is none), on stderr."""
+    from rgpipe.analysis.crossing_fit import OMEGA_ALT
+
+    for (l1, l2), x, e in zip(res.pairs, res.estimate, res.error, strict=True):
+        print(f"rgpipe critical: crossing L={l1},{l2}: K = {x:.6f} +- {e:.6f}", file=sys.stderr)
+    if ext.extrapolated:
+        print(
+            f"rgpipe critical: crossings extrapolated in g(L1, L2) (nu = {ext.nu:g}, omega = "
+            f"{ext.omega:g}): {name} = {ext.value:.6f} +- {ext.error:.6f}, chi2/dof = "
+            f"{ext.chi2:.2f}/{ext.dof}, omega = {OMEGA_ALT:g} shifts it by {ext.omega_shift:+.6f}",
+            file=sys.stderr,
+        )
     else:
-        curves = []
-        for d in items:
-            order = np.argsort(d["couplings"])
-            mean, err = d["estimates"]["binder"]
-            curves.append(BinderCurve(d["L"], d["couplings"][order], mean[order], err[order]))
-        res = interpolated_crossings(curves, n_boot=job["bootstrap"], seed=job["seed"])
-        how = "cubic-spline interpolation of the estimates, parametric bootstrap"
+        print(f"rgpipe critical: {ext.fallback}", file=sys.stderr)
+
+
+def _extrapolated_attrs(name: str, how: str, res: Any, ext: Any) -> dict[str, Any]:
+    """Attributes of the extrapolated estimate: the fit, its exponents, the fallback flag
+    and the largest pair's crossing."""
+    from rgpipe.analysis.crossing_fit import OMEGA_ALT
+
+    if ext.extrapolated:
+        described = (
+            f"critical coupling: the Binder crossings of all {int(ext.used.sum())} pairs of "
+            f"consecutive sizes ({how}) extrapolated to L = infinity by a correlated fit "
+            f"K* = {name} + A g(L1, L2), g = (L1^-omega - L2^-omega)/(L2^(1/nu) - L1^(1/nu)), "
+            f"nu = {ext.nu:g}, omega = {ext.omega:g} (bootstrap covariance of the pairs)"
+        )
+    else:
+        described = f"critical coupling: {ext.fallback} ({how})"
+    return {
+        "units": "1",
+        "description": described,
+        "method": "binder_crossing",
+        "pair": res.pairs[-1],
+        "pairs_used": res.pairs[ext.used].reshape(-1),
+        "failed_replicates": int(np.sum(~np.isfinite(ext.replicates))),
+        "extrapolated": ext.extrapolated,
+        "fallback": ext.fallback,
+        "chi2": ext.chi2,
+        "dof": ext.dof,
+        "nu": ext.nu,
+        "omega": ext.omega,
+        "amplitude": ext.slope,
+        "omega_alt": OMEGA_ALT,
+        "omega_shift": ext.omega_shift,
+        "largest_pair_mean": float(res.estimate[-1]),
+        "largest_pair_error": float(res.error[-1]),
+    }
+
+
+def _write_crossings(fh: Any, res: Any, ext: Any) -> None:
+    """``/crossings``: every pair's crossing with its bootstrap replicates, the scaling
+    variable and covariance of the extrapolation and its refits (attrs: the fit)."""
     cr = fh.create_group("crossings")
     for name in ("pairs", "estimate", "error", "failed", "replicates"):
         cr.create_dataset(name, data=getattr(res, name))
+    cr.create_dataset("scaling_variable", data=ext.scaling)
+    cr.create_dataset("used", data=ext.used)
+    cr.create_dataset("covariance", data=ext.covariance)
+    cr.create_dataset("extrapolated_replicates", data=ext.replicates)
+    cr["scaling_variable"].attrs["description"] = (
+        "g(L1, L2) = (L1^-omega - L2^-omega)/(L2^(1/nu) - L1^(1/nu)), the crossing is linear in it"
+    )
+    cr.attrs.update(
+        {
+            "extrapolated": ext.extrapolated,
+            "fallback": ext.fallback,
+            "intercept": ext.value,
+            "intercept_error": ext.error,
+            "amplitude": ext.slope,
+            "chi2": ext.chi2,
+            "dof": ext.dof,
+            "nu": ext.nu,
+            "omega": ext.omega,
+            "omega_shift": ext.omega_shift,
+        }
+    )
+
+
+def _write_binder_curves(fh: Any, res: Any, items: list[dict[str, Any]]) -> None:
+    """``/curves``: the interpolated (or reweighted) curves on a common grid and the Monte
+    Carlo estimates at the simulated couplings (``measured_*``, (S, R) padded with NaN)."""
     cv = fh.create_group("curves")
     cv.create_dataset("coupling", data=res.grid)
     cv.create_dataset("sizes", data=np.array([d["L"] for d in items]))
     cv.create_dataset("binder", data=res.curves)
     cv.create_dataset("binder_error", data=res.curve_errors)
-    for (l1, l2), x, e in zip(res.pairs, res.estimate, res.error, strict=True):
-        print(f"rgpipe critical: crossing L={l1},{l2}: K = {x:.6f} +- {e:.6f}", file=sys.stderr)
-    attrs = {
-        "units": "1",
-        "description": "critical coupling from the Binder crossing of the two largest sizes ("
-        + how
-        + ")",
-        "method": "binder_crossing",
-        "pair": res.pairs[-1],
-        "failed_replicates": int(res.failed[-1]),
-    }
-    return [
-        {
-            "name": "beta_c" if items[0]["cfg"]["system"] == "phi4" else "K_c",
-            "mean": float(res.estimate[-1]),
-            "error": float(res.error[-1]),
-            "attrs": attrs,
-        }
-    ]
+    width = max(len(d["couplings"]) for d in items)
+    measured = np.full((3, len(items), width), np.nan)
+    for s, d in enumerate(items):
+        order = np.argsort(d["couplings"])
+        mean, err = d["estimates"].get("binder", (np.full(order.shape, np.nan),) * 2)
+        measured[:, s, : len(order)] = d["couplings"][order], mean[order], err[order]
+    for name, data in zip(("coupling", "binder", "binder_error"), measured, strict=True):
+        cv.create_dataset(f"measured_{name}", data=data)
 
 
 def _helicity(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
@@ -273,6 +385,16 @@ def _helicity(items: list[dict[str, Any]], job: dict[str, Any], fh: Any):
     g.create_dataset("temperature", data=fit.grid)
     g.create_dataset("chi2", data=fit.chi2_curve)
     g.create_dataset("replicates", data=reps)
+    g.attrs.update(
+        {
+            "T_BKT": fit.t_bkt,
+            "T_BKT_error": err,
+            "C": fit.c,
+            "chi2": fit.chi2,
+            "dof": fit.dof,
+            "form": "Upsilon_L(T_BKT) = (2 T_BKT/pi) [1 + 1/(2 ln L + C)]",
+        }
+    )
     cv = fh.create_group("curves")
     cv.create_dataset("sizes", data=np.array([d.L for d in data]))
     cv.create_dataset("temperature", data=np.array([d.temperature for d in data]))

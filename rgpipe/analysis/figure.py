@@ -42,6 +42,21 @@ class Figure:
     sources: list[str] = field(default_factory=list)
 
 
+SECTIONS = {
+    "overview": "Overview: the bias of every group",
+    "physics": "Physics: the curves, fits and extrapolations behind each estimate",
+    "scan": "Hyper-parameter scans",
+    "box": "Spread of the runs (groups with several runs)",
+}
+"""The report's figure sections, in report order: title of each."""
+
+
+def section_of(kind: str) -> str:
+    """The report section of a figure kind (a key of :data:`SECTIONS`): ``bias`` is the
+    overview, ``scan`` and ``box`` their own, every per-file curve kind is physics."""
+    return {"bias": "overview", "scan": "scan", "box": "box"}.get(kind, "physics")
+
+
 def slug(text: str) -> str:
     """A file-name-safe version of ``text`` (letters, digits, '.', '_', '-')."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"

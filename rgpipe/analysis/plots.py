@@ -4,18 +4,23 @@
 and returns a :class:`~rgpipe.analysis.figure.Figure` (path, title, caption, source files) for
 each:
 
-* ``bias_overview.png``: relative bias of every group with a reference value, with error bars,
-  and the bias in units of its error (not for literature values);
-* ``box_<system>_<estimate>.png``: one box per (method, swept hyper-parameters) of the per-run
-  values, each run drawn as a point (with its error bar when it has one), the reference value
-  as a horizontal line;
+* ``bias_overview.png``: relative bias (percent) of every group with a reference value, with
+  error bars, and the bias in units of its error (not for literature values);
+* per group, for its first run (lowest seed), one ``<kind>_<file>.png`` per curve kind of
+  the file (:mod:`rgpipe.analysis.curves`): the Monte Carlo kinds ``binder``, ``helicity``
+  and ``continuum``, or the kinds a learned-method family draws for its files;
 * ``scan_<system>_<method>_<estimate>_<key>.png``: group mean against one swept
   hyper-parameter, error bar the standard error of the mean (or, for a single run, its own
   error), one line per setting of the other swept keys; categorical values in the order of
-  the group's learned-method family (``value_order``), else alphabetical;
-* per group, for its first run (lowest seed), one ``<kind>_<file>.png`` per curve kind of
-  the file (:mod:`rgpipe.analysis.curves`): the Monte Carlo kinds ``binder``, ``helicity``
-  and ``continuum``, or the kinds a learned-method family draws for its files.
+  the group's learned-method family (``value_order``), else alphabetical; the axes keep a
+  margin around the points and the reference line;
+* ``box_<system>_<estimate>.png``, only where some group has two or more ok runs: one box
+  per such group of the per-run values, each run drawn as a point (with its error bar when
+  it has one); a group with one run is its point and error bar, without a box; the
+  reference value as a horizontal line.
+
+They are returned in report order: the overview, the physics of each file, the scans, the
+boxes (:data:`rgpipe.analysis.figure.SECTIONS`).
 """
 
 from __future__ import annotations
@@ -138,6 +143,8 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
     figures = []
     rng = np.random.default_rng(0)  # jitter of the points only
     for (system, estimate), groups in by_key.items():
+        if max(g.stats.n for g in groups) < 2:
+            continue  # single values: the table and the bias overview show them
         with_method = len({g.method for g in groups}) > 1 or not any(g.params for g in groups)
         names = [_group_name(g, with_method) for g in groups]
         width = max(6.0, 1.0 + 1.1 * len(groups))
@@ -148,10 +155,11 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
             recs = [summary.records[i] for i in g.records if summary.records[i].ok]
             vals = np.array([r.value for r in recs])
             errs = np.array([r.error for r in recs])
-            if vals.size:
+            if vals.size > 1:
                 data.append(vals)
                 positions.append(k)
-                x = k + rng.uniform(-0.12, 0.12, vals.size)
+            if vals.size:
+                x = k + (rng.uniform(-0.12, 0.12, vals.size) if vals.size > 1 else np.zeros(1))
                 has = np.isfinite(errs)
                 ax.errorbar(
                     x[has],
@@ -174,7 +182,7 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
                 )  # fmt: skip
                 labelled[1] |= bool((~has).any())
         if data:
-            ax.boxplot(
+            parts = ax.boxplot(
                 data,
                 positions=positions,
                 widths=0.5,
@@ -182,7 +190,9 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
                 zorder=2,
                 medianprops={"color": "C1"},
             )
-            means = [g.stats.mean for g in groups if g.stats.n]
+            for box, k in zip(parts["boxes"], positions, strict=True):
+                box.set_gid(f"box-{k}")  # which group has a box (read by the tests)
+            means = [groups[k].stats.mean for k in positions]
             ax.plot(positions, means, "D", color="w", mec="k", ms=6, zorder=4, label="group mean")
         exact = [g.stats.exact for g in groups if math.isfinite(g.stats.exact)]
         ref = next((g.reference for g in groups if g.reference), "")
@@ -225,9 +235,10 @@ def estimate_boxplots(summary: Summary, outdir: Path) -> list[Figure]:
                 save(fig, outdir / f"box_{slug(system)}_{slug(estimate)}.png"),
                 "box",
                 f"{system}: {estimate} across runs",
-                "Boxes: quartiles and 1.5 IQR whiskers of the per-run values (orange: median, "
-                "diamond: mean); "
-                f"points: runs (horizontal jitter only); dashed line: {word} value"
+                "Boxes (groups with two or more ok runs): quartiles and 1.5 IQR whiskers of "
+                "the per-run values (orange: median, diamond: mean); points: runs (horizontal "
+                "jitter only) with their error bars where they have one; a group with a "
+                f"single run is that point alone; dashed line: {word} value"
                 + (f" ({ref})" if ref else "")
                 + "; n: ok runs, failed runs counted below.",
                 sorted({summary.records[i].path for g in groups for i in g.records}),
@@ -274,6 +285,7 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
             fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
             what = set()
             offsets = np.linspace(-0.08, 0.08, len(series)) if len(series) > 1 else [0.0]
+            spans: list[tuple[float, float]] = []  # (mean, error bar) of every point
             for (rest, gs), off in zip(series.items(), offsets, strict=True):
                 gs = sorted(gs, key=lambda g: xpos[g.params[key]])
                 x = np.array([xpos[g.params[key]] for g in gs], dtype=float)
@@ -285,6 +297,7 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
                     err, name = group_error(g)
                     e.append(err)
                     what.add(name)
+                spans += list(zip(y, np.nan_to_num(np.array(e)), strict=True))
                 ax.errorbar(
                     x,
                     y,
@@ -303,6 +316,8 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
                     lw=1.2,
                     label=f"{word} {fmt(exact[0], 7)}",
                 )
+            ax.set_ylim(*_margins([*(y - e for y, e in spans), *(y + e for y, e in spans),
+                                   *exact[:1]]))  # fmt: skip
             if num is None:
                 ax.set_xticks(range(len(values)), values)
                 ax.set_xlim(-0.5, len(values) - 0.5)  # room for the offset series at the ends
@@ -331,14 +346,23 @@ def hyperparameter_scans(summary: Summary, outdir: Path) -> list[Figure]:
     return figures
 
 
+def _margins(values: list[float], pad: float = 0.12) -> tuple[float, float]:
+    """Axis limits holding every finite value with ``pad`` of their range on each side (so
+    no point or reference line lies on the frame)."""
+    v = np.array([x for x in values if math.isfinite(x)])
+    if not v.size:
+        return 0.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    width = hi - lo or max(abs(hi), 1.0) * 1e-3
+    return lo - pad * width, hi + pad * width
+
+
 def make_plots(summary: Summary, outdir: str | Path) -> list[Figure]:
     """Write every figure into ``outdir``; return them in report order."""
     outdir = Path(outdir)
     figures: list[Figure] = []
     if (fig := bias_overview(summary, outdir)) is not None:
         figures.append(fig)
-    figures += estimate_boxplots(summary, outdir)
-    figures += hyperparameter_scans(summary, outdir)
     files = {f.path: f for f in summary.files}
     done: set[tuple[str, str]] = set()
     used: dict[str, str] = {}  # file slug -> path
@@ -362,4 +386,6 @@ def make_plots(summary: Summary, outdir: str | Path) -> list[Figure]:
                 fig = curves.figure(f, kind, outdir / f"{kind}_{name_of(f.path)}.png")
                 if fig is not None:
                     figures.append(fig)
+    figures += hyperparameter_scans(summary, outdir)
+    figures += estimate_boxplots(summary, outdir)
     return figures

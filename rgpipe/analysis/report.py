@@ -24,7 +24,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rgpipe.analysis.figure import Figure
+import numpy as np
+
+from rgpipe.analysis.figure import SECTIONS, Figure, section_of
 from rgpipe.analysis.records import Summary
 
 CSS = """
@@ -32,7 +34,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; 
        padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; }
 table { border-collapse: collapse; font-size: .85em; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: .25em .45em; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.fail { color: #b00; font-weight: bold; }
@@ -40,21 +42,50 @@ code, .hash { font-family: ui-monospace, monospace; font-size: .9em; word-break:
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .9em; color: #444; max-width: 900px; }
 details pre { white-space: pre-wrap; font-size: .8em; }
+div.wide { overflow-x: auto; max-width: 100%; }
+div.wide table { margin: .5em 0; }
+section > h3 { margin-top: 2em; }
 """
 
 
 TABLE_NOTE = (
-    "One row per group: system, method, estimate and swept hyper-parameters. mean ± error: "
-    "mean of the ok runs and the standard error of the mean (for a single run, the run's own "
-    "error); bias = mean - exact; rel. bias = bias/|exact|; CI: BCa bootstrap interval of the "
-    "mean; weighted mean: error-weighted mean of the runs that have error bars; chi2 of those "
-    "runs against the exact value, dof = their number, p its survival probability. Failed runs "
-    "(NaN, not converged, unreadable file) are counted, never used. A literature reference "
-    "(approximate, e.g. with strong corrections to scaling) is marked (literature): its bias "
-    "and relative bias are shown, but no error of the bias and no chi2, since the accuracy "
-    "of the reference is unknown."
+    "One row per group: system, method, estimate and swept hyper-parameters (the same rows, "
+    "by #, continue in the table of further statistics below). n: ok runs entering the "
+    "statistics; failed: runs with a NaN estimate, not converged or an unreadable file "
+    "(counted, never used). mean ± error: mean of the ok runs and the standard error of the "
+    "mean (for a single run, the run's own error); bias = mean - exact with the same error; "
+    "bias/error: the bias in units of that error; rel. bias = bias/|exact| in percent. A "
+    "literature reference (approximate, e.g. with strong corrections to scaling) is marked "
+    "(literature): its bias and relative bias are shown, but no bias/error and no chi2, since "
+    "the accuracy of the reference is unknown."
 )
 """The explanation printed above the summary table."""
+
+DETAIL_NOTE = (
+    "std: standard deviation of the ok runs; 95% CI: BCa bootstrap interval of the mean; "
+    "weighted mean: error-weighted mean of the runs that have error bars; chi2 of those runs "
+    "against the exact value, dof = their number, p its survival probability; reference: the "
+    "source of the exact or literature value."
+)
+"""The explanation printed above the table of further statistics."""
+
+KEY_HEADER = [
+    "#", "system", "method", "estimate", "hyper-parameters", "n", "failed", "mean ± error",
+    "exact", "bias ± error", "bias/error", "rel. bias [%]",
+]  # fmt: skip
+"""Columns of the summary table, the numbers a reader came for first."""
+
+DETAIL_HEADER = [
+    "#", "estimate", "std", "95% CI (bootstrap)", "weighted mean", "chi2/dof vs exact (p)",
+    "reference", "input files (#)",
+]  # fmt: skip
+"""Columns of the table of further statistics (one row per group, same # as the summary)."""
+
+NUMERIC = {
+    "n", "failed", "mean ± error", "std", "exact", "bias ± error", "bias/error",
+    "rel. bias [%]", "weighted mean",
+}  # fmt: skip
+"""Columns set right-aligned in tabular figures."""
 
 
 def pm(value: float, error: float) -> str:
@@ -80,15 +111,52 @@ def _rel(target: str | Path, start: Path) -> str:
     return Path(os.path.relpath(Path(target).resolve(), start.resolve())).as_posix()
 
 
+def _signed3(value: float) -> str:
+    """A signed number to three significant digits without an exponent ('' for NaN), e.g.
+    +12.0, -0.0000342."""
+    if not math.isfinite(value):
+        return ""
+    text = np.format_float_positional(value, precision=3, unique=False, fractional=False)
+    return ("+" if value >= 0 else "") + text.rstrip(".")
+
+
+def _bias_in_errors(bias: float, error: float) -> str:
+    """bias/error to two decimals ('' without a finite positive error)."""
+    if not (math.isfinite(bias) and math.isfinite(error) and error > 0):
+        return ""
+    return f"{bias / error:+.2f}"
+
+
 def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], list[list[int]]]:
-    """Header, text cells and input-file indices of every summary row (one per group)."""
+    """Header (:data:`KEY_HEADER`), text cells and input-file indices of every summary row
+    (one per group)."""
     file_index = {f.path: k for k, f in enumerate(summary.files)}
-    header = [
-        "#", "system", "method", "estimate", "hyper-parameters", "n", "failed", "mean ± error",
-        "std", "exact", "bias ± error", "rel. bias", "95% CI (bootstrap)", "weighted mean",
-        "chi2/dof vs exact (p)", "input files (#)",
-    ]  # fmt: skip
     rows, files = [], []
+    for gi, g in enumerate(summary.groups):
+        s = g.stats
+        exact, bias = num(s.exact, 8), pm(s.bias, s.bias_error)
+        pull = _bias_in_errors(s.bias, s.bias_error)
+        if g.literature:
+            exact = f"{exact} (literature)"
+            bias = f"{pm(s.bias, math.nan)} (vs literature)" if math.isfinite(s.bias) else ""
+            pull = "- (literature)"
+        rel = 100 * s.relative_bias
+        rows.append(
+            [
+                str(gi), g.system, g.method, g.estimate, g.label or "-", str(s.n),
+                str(s.n_failed), pm(s.mean, s.bias_error), exact, bias, pull,
+                _signed3(rel),
+            ]
+        )  # fmt: skip
+        paths = dict.fromkeys(summary.records[i].path for i in g.records)
+        files.append([file_index[p] for p in paths])
+    return list(KEY_HEADER), rows, files
+
+
+def detail_table(summary: Summary) -> tuple[list[str], list[list[str]]]:
+    """Header (:data:`DETAIL_HEADER` without the file links) and text cells of the further
+    statistics of every group (the input files are added by the renderers)."""
+    rows = []
     for gi, g in enumerate(summary.groups):
         s = g.stats
         chi = (
@@ -96,22 +164,16 @@ def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], list[li
             if math.isfinite(s.chi2_exact)
             else ""
         )
-        ci = f"[{num(s.ci_low)}, {num(s.ci_high)}]" if math.isfinite(s.ci_low) else ""
-        exact, bias = num(s.exact, 8), pm(s.bias, s.bias_error)
         if g.literature:
-            exact = f"{exact} (literature)"
-            bias = f"{pm(s.bias, math.nan)} (vs literature)" if math.isfinite(s.bias) else ""
             chi = "- (literature)"
+        ci = f"[{num(s.ci_low)}, {num(s.ci_high)}]" if math.isfinite(s.ci_low) else ""
         rows.append(
             [
-                str(gi), g.system, g.method, g.estimate, g.label or "-", str(s.n),
-                str(s.n_failed), pm(s.mean, s.bias_error), num(s.std, 3), exact, bias,
-                num(s.relative_bias, 3), ci, pm(s.weighted_mean, s.weighted_error), chi,
+                str(gi), g.estimate, num(s.std, 3), ci, pm(s.weighted_mean, s.weighted_error),
+                chi, g.reference or "-",
             ]
         )  # fmt: skip
-        paths = dict.fromkeys(summary.records[i].path for i in g.records)
-        files.append([file_index[p] for p in paths])
-    return header, rows, files
+    return list(DETAIL_HEADER[:-1]), rows
 
 
 def _escaped(rows: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -121,7 +183,7 @@ def _escaped(rows: Sequence[Sequence[str]]) -> list[list[str]]:
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], ids: Sequence[str]) -> str:
     """A table of HTML cells (already escaped); ``ids`` are the rows' anchors."""
-    numeric = {"n", "failed", "mean ± error", "std", "exact", "bias ± error", "rel. bias"}
+    numeric = NUMERIC
     out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
     for row, rid in zip(rows, ids, strict=True):
         cells = []
@@ -133,6 +195,18 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], ids: Seque
         out.append(f'<tr id="{rid}">' + "".join(cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
+
+
+def _break_literature(cell: str) -> str:
+    """An escaped cell with its "(literature)" note on a line of its own (narrow columns)."""
+    for note in ("(literature)", "(vs literature)"):
+        cell = cell.replace(f" {note}", f"<br>{note}")
+    return cell
+
+
+def _wide(table: str) -> str:
+    """A table in a block that scrolls horizontally when wider than the page."""
+    return f'<div class="wide">{table}</div>'
 
 
 def _md_cell(text: str) -> str:
@@ -197,10 +271,15 @@ def render_html(
         f"<p>{e(TABLE_NOTE)}</p>",
     ]
     header, rows, files = summary_table(summary)
+    rows = [[_break_literature(c) for c in row] for row in _escaped(rows)]
+    parts.append(_wide(_html_table(header, rows, [f"group-{k}" for k in range(len(rows))])))
+    parts += ["<h3>Further statistics</h3>", f"<p>{e(DETAIL_NOTE)}</p>"]
+    header, rows = detail_table(summary)
     rows = _escaped(rows)
     for row, idx in zip(rows, files, strict=True):
         row.append(" ".join(f'<a href="#file-{k}">{k}</a>' for k in idx))
-    parts.append(_html_table(header, rows, [f"group-{k}" for k in range(len(rows))]))
+    header.append(DETAIL_HEADER[-1])
+    parts.append(_wide(_html_table(header, rows, [f"stats-{k}" for k in range(len(rows))])))
     refs = _reference_rows(summary)
     parts.append("<h2>Exact and literature values</h2>")
     parts.append(
@@ -216,25 +295,34 @@ def render_html(
     else:
         parts.append("<p>None.</p>")
     parts.append("<h2>Figures</h2>")
+    current = None
     for k, fig in enumerate(figures):
+        if section_of(fig.kind) != current:
+            if current is not None:
+                parts.append("</section>")
+            current = section_of(fig.kind)
+            parts.append(f'<section id="figures-{current}"><h3>{e(SECTIONS[current])}</h3>')
         src = _rel(fig.path, out_dir)
         links = ", ".join(
             f'<a href="#file-{file_index[p]}">{e(p)}</a>' for p in fig.sources if p in file_index
         )
         parts.append(
-            f'<figure id="figure-{k}"><img src="{e(src)}" alt="{e(fig.title)}">'
+            f'<figure id="figure-{k}" class="{e(fig.kind)}">'
+            f'<img src="{e(src)}" alt="{e(fig.title)}">'
             f"<figcaption><b>{e(fig.title)}.</b> {e(fig.caption)}"
             + (f" Source files: {links}." if links else "")
             + "</figcaption></figure>"
         )
+    if current is not None:
+        parts.append("</section>")
     parts.append("<h2>Input files</h2>")
     head = ["#", "path", "status", "stage", "sha256", "git revision", "config sha256"]
     rows_f = []
     for f, r in zip(summary.files, _escaped(_file_rows(summary)), strict=True):
         if Path(f.path).is_file():  # a link to the file itself, relative to the report
             r[1] = f'<a href="{e(_rel(f.path, out_dir))}">{r[1]}</a>'
-        rows_f.append([*r[:4], f'<span class="hash">{r[4]}</span>', *r[5:]])
-    parts.append(_html_table(head, rows_f, [f"file-{k}" for k in range(len(rows_f))]))
+        rows_f.append([*r[:4], *(f'<span class="hash">{h}</span>' for h in r[4:])])
+    parts.append(_wide(_html_table(head, rows_f, [f"file-{k}" for k in range(len(rows_f))])))
     parts.append("<h3>Configurations</h3>")
     for k, f in enumerate(summary.files):
         cfg = json.dumps(json.loads(f.config_json), indent=1, sort_keys=True)
@@ -299,9 +387,12 @@ def render_markdown(
     lines += [_md_table(["", ""], [[k, f"`{v}`"] for k, v in facts]), ""]
     lines += ["## Summary", "", TABLE_NOTE, ""]
     header, rows, files = summary_table(summary)
+    lines += [_md_table(header, rows), ""]
+    lines += ["### Further statistics", "", DETAIL_NOTE, ""]
+    header, rows = detail_table(summary)
     for row, idx in zip(rows, files, strict=True):
         row.append(" ".join(str(k) for k in idx))
-    lines += [_md_table(header, rows), ""]
+    lines += [_md_table([*header, DETAIL_HEADER[-1]], rows), ""]
     lines += ["## Exact and literature values", ""]
     lines += [_md_table(REFERENCE_HEADER, _reference_rows(summary)), ""]
     failed = _failed_rows(summary)
@@ -311,7 +402,11 @@ def render_markdown(
     else:
         lines.append("None.")
     lines += ["", "## Figures", ""]
+    current = None
     for fig in figures:
+        if section_of(fig.kind) != current:
+            current = section_of(fig.kind)
+            lines += [f"### {SECTIONS[current]}", ""]
         lines += [f"![{fig.title}]({_rel(fig.path, out_dir)})", ""]
         lines += [f"**{fig.title}.** {fig.caption} Source files: {', '.join(fig.sources)}.", ""]
     lines += ["## Input files", ""]

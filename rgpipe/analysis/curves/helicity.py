@@ -15,12 +15,26 @@ CURVES = ("sizes", "temperature", "helicity", "helicity_error")
 """Datasets of ``/curves`` the figure needs."""
 
 
+FIT = ("T_BKT", "C", "chi2", "dof")
+"""Attributes of ``/fit`` with the Weber-Minnhagen fit (files written before them have none)."""
+
+
 def read(fh: Any) -> dict[str, Any] | None:
-    """sizes (S,), temperature, helicity, helicity_error (S, T); None when the file has no
-    helicity curves."""
+    """sizes (S,), temperature, helicity, helicity_error (S, T), and ``fit`` (the
+    attributes :data:`FIT` of ``/fit``) when stored; None when the file has no helicity
+    curves."""
     if "curves" not in fh or not set(CURVES) <= set(fh["curves"]):
         return None
-    return {k: np.asarray(fh["curves"][k][()]) for k in CURVES}
+    d = {k: np.asarray(fh["curves"][k][()]) for k in CURVES}
+    if "fit" in fh and set(FIT) <= set(fh["fit"].attrs):
+        d["fit"] = {k: float(fh["fit"].attrs[k]) for k in FIT}
+    return d
+
+
+def weber_minnhagen_line(t: np.ndarray, L: float, c: float) -> np.ndarray:
+    """(2T/pi) [1 + 1/(2 ln L + C)] on the temperatures ``t``: the helicity modulus of size
+    L at T = T_BKT in the Weber-Minnhagen form, drawn as a line in T."""
+    return (2 * t / np.pi) * (1 + 1 / (2 * np.log(L) + c))
 
 
 def plot(f: FileResult, path: Path) -> Figure:
@@ -43,6 +57,19 @@ def plot(f: FileResult, path: Path) -> Figure:
         )
     t = np.linspace(tmin, tmax, 50)
     ax.plot(t, 2 * t / np.pi, "k--", lw=1.2, label="2T / pi")
+    fit = d.get("fit")
+    drawn = fit is not None and all(math.isfinite(fit[k]) for k in ("T_BKT", "C"))
+    if drawn:
+        for k, L in enumerate(d["sizes"]):
+            ax.plot(t, weber_minnhagen_line(t, float(L), fit["C"]), ls="-.", lw=1,
+                    color=f"C{k}", alpha=0.8)  # fmt: skip
+            y = weber_minnhagen_line(np.array([fit["T_BKT"]]), float(L), fit["C"])
+            ax.plot([fit["T_BKT"]], y, "D", ms=6, mfc="none", mew=1.5, color=f"C{k}", zorder=5)
+        ax.plot([], [], ls="-.", lw=1, color="0.3",
+                label=f"fit (2T/pi)[1 + 1/(2 ln L + C)], C = {fit['C']:.3g}")  # fmt: skip
+        chi = f"chi2/dof = {fit['chi2']:.2g}/{int(fit['dof'])}"
+        ax.plot([], [], "D", mfc="none", mew=1.5, color="0.3",
+                label=f"fitted Upsilon_L(T_BKT), {chi}")  # fmt: skip
     name, (value, error, exact) = next(iter(estimates_of(f).items()), ("", (np.nan,) * 3))
     if math.isfinite(value):
         ax.axvspan(value - error, value + error, color="0.5", alpha=0.3, lw=0)
@@ -58,7 +85,15 @@ def plot(f: FileResult, path: Path) -> Figure:
         save(fig, path),
         "helicity",
         f"Helicity modulus of {f.path}",
-        "Points: helicity modulus per size; dashed: the universal jump line 2T/pi; grey: "
-        "T_BKT from the Weber-Minnhagen fit with its error; dotted: literature value.",
+        "Points: helicity modulus per size with its error; black dashed: the universal jump "
+        "line 2T/pi; "
+        + (
+            "coloured dash-dotted: the fitted Weber-Minnhagen lines (2T/pi)[1 + 1/(2 ln L + C)] "
+            "per size, open diamonds where each meets T = T_BKT (the fit asks the data to pass "
+            "through them); "
+            if drawn
+            else ""
+        )
+        + "grey: T_BKT from the fit with its bootstrap error; dotted: literature value.",
         [f.path],
     )
