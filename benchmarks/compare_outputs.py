@@ -1,18 +1,22 @@
-"""Rerun reference Monte Carlo jobs with this tree and compare the files bit for bit.
+"""Rerun the jobs of a reference ``results`` directory with this tree; compare bit for bit.
 
-A workflow run leaves one log per Monte Carlo job whose first line is the exact command
-(``rgpipe: rerun with: python -m rgpipe mc ... --out <file>``).  This script reruns every
-such command of a reference ``results`` directory (one at a time, niced) into a scratch
-directory and compares each new file with the reference: the tree of groups and
-datasets, every dataset (dtype, shape, chunking, filters, bytes) and every attribute,
-outside ``/provenance`` and the volatile root attributes (:data:`VOLATILE_ROOT`).
-Wall-clock timings (:data:`TIMING_DATASETS`, the timing keys of the oscillator's
-``meta_json``) are reported apart: they differ from run to run.
+A workflow run leaves one log per job whose first line is the exact command
+(``rgpipe: rerun with: python -m rgpipe <stage> ... --out <file>``).  This script reruns
+every such command of the chosen stages (``--stages``, default the Monte Carlo, training
+and critical-point jobs; one at a time, niced, from the reference directory's parent so
+that a job reads the reference's own inputs) into a scratch directory and compares each
+new file with the reference: the tree of groups and datasets, every dataset (dtype, shape,
+chunking, filters, bytes) and every attribute, outside ``/provenance`` and the volatile
+root attributes (:data:`VOLATILE_ROOT`).  Wall-clock timings (:data:`TIMING_DATASETS`, the
+timing keys of the oscillator's ``meta_json``) are reported apart: they differ from run to
+run.  A training job logged by rank 0 of an MPI run is rerun on one rank: a model's result
+depends only on its seed.
 
 Usage::
 
-    python benchmarks/compare_mc_outputs.py --ref /path/to/results --scratch /tmp/mc-rerun
-    python benchmarks/compare_mc_outputs.py --ref ... --scratch ... --no-run  # compare only
+    python benchmarks/compare_outputs.py --ref /path/to/results --scratch /tmp/rerun
+    python benchmarks/compare_outputs.py --ref ... --scratch ... --stages train critical
+    python benchmarks/compare_outputs.py --ref ... --scratch ... --no-run  # compare only
 
 Exit status 0 when every file matches (timings aside), 1 otherwise.
 """
@@ -32,7 +36,13 @@ import h5py
 import numpy as np
 
 PREFIX = "rgpipe: rerun with: "
-VOLATILE_ROOT = {"git_revision", "package_versions", "slurm_job_id", "content_sha256"}
+VOLATILE_ROOT = {
+    "git_revision",
+    "package_versions",
+    "slurm_job_id",
+    "world_size",
+    "content_sha256",
+}
 """Root attributes that describe the run, not the result (and the content digest, which
 files written before it existed lack)."""
 TIMING_DATASETS = {
@@ -53,10 +63,12 @@ TIMING_META = {
 """Timing keys of the oscillator's ``/parameters`` attribute ``meta_json``."""
 
 
-def reference_jobs(ref: Path) -> list[tuple[Path, list[str]]]:
-    """(reference file, command arguments after ``python -m rgpipe``) of every MC log."""
+def reference_jobs(ref: Path, stages: list[str]) -> list[tuple[Path, list[str]]]:
+    """(reference file, command arguments after ``python -m rgpipe``) of every log of the
+    stages (``mc``, ``train``, ``critical``)."""
+    logs = sorted(log for stage in stages for log in (ref / "logs" / stage).rglob("*.log"))
     jobs = []
-    for log in sorted((ref / "logs" / "mc").rglob("*.log")):
+    for log in logs:
         first = log.read_text().splitlines()[0]
         if not first.startswith(PREFIX):
             raise ValueError(f"{log}: first line is not a rerun command: {first!r}")
@@ -68,13 +80,13 @@ def reference_jobs(ref: Path) -> list[tuple[Path, list[str]]]:
     return jobs
 
 
-def rerun(argv: list[str], out: Path, root: Path) -> None:
-    """Run one command with this tree's rgpipe, writing ``out``."""
+def rerun(argv: list[str], out: Path, root: Path, cwd: Path) -> None:
+    """Run one command with this tree's rgpipe in ``cwd``, writing ``out``."""
     argv = list(argv)
     argv[argv.index("--out") + 1] = str(out)
     env = {**os.environ, "PYTHONPATH": str(root)}
     cmd = ["nice", sys.executable, "-m", "rgpipe", *argv]
-    subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=cwd)
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -139,15 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref", type=Path, required=True, help="reference results directory")
     parser.add_argument("--scratch", type=Path, required=True, help="where to write reruns")
     parser.add_argument("--no-run", action="store_true", help="compare existing reruns only")
+    parser.add_argument(
+        "--stages", nargs="+", default=["mc", "train", "critical"], help="stages to rerun"
+    )
     args = parser.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
     failed = 0
-    for ref_file, job in reference_jobs(args.ref.resolve()):
-        rel = ref_file.relative_to(args.ref.resolve().parent)
-        new_file = args.scratch / rel
+    ref = args.ref.resolve()
+    for ref_file, job in reference_jobs(ref, args.stages):
+        rel = ref_file.relative_to(ref.parent)
+        new_file = args.scratch.resolve() / rel
         if not args.no_run:
             new_file.parent.mkdir(parents=True, exist_ok=True)
-            rerun(job, new_file, root)
+            rerun(job, new_file, root, ref.parent)
         timing, other, n = compare(ref_file, new_file)
         status = "IDENTICAL" if not other else "DIFFERENT"
         failed += bool(other)
