@@ -424,6 +424,8 @@ def test_params_are_validated():
     assert resolve_params({"learning_rate": 1})["learning_rate"] == 1.0  # one spelling
     for bad in (
         {"representation": " 2A1+E "},
+        {"representation": "1A1"},  # one spelling per representation: "A1"
+        {"representation": "A1+A1+E"},  # "2A1+E"
         {"epochs": 10.0},
         {"nonsense": 1},
         {"loss": "mse"},

@@ -19,15 +19,25 @@ def check(out: dict[str, Any]) -> None:
         ValueError: naming the keys and values that conflict.
     """
     from rgpipe.learn.mlrg.clusters import PLAQUETTE, check_cluster, parse_block
-    from rgpipe.learn.mlrg.representation import parse_representation, representation
+    from rgpipe.learn.mlrg.representation import (
+        canonical_representation,
+        parse_representation,
+        representation,
+    )
     from rgpipe.learn.mlrg.spec import SMOOTH_ACTIVATIONS
 
     try:
-        parse_representation(out["representation"])
+        irreps = parse_representation(out["representation"])
     except ValueError as exc:
         raise ValueError(
             f"mlrg parameter 'representation': value {out['representation']!r} is invalid: {exc}"
         ) from None
+    if canonical_representation(irreps) != out["representation"]:
+        raise ValueError(
+            f"mlrg parameter 'representation': value {out['representation']!r} is invalid: "
+            f"write it {canonical_representation(irreps)!r} (one spelling per representation, "
+            "so that a sweep cannot train one twice)"
+        )
     try:
         parse_block(out["block"])
     except ValueError as exc:

@@ -129,6 +129,17 @@ def parse_representation(spec: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def canonical_representation(irreps: tuple[str, ...]) -> str:
+    """The one spelling of a list of irreps: runs of equal irreps as a multiplicity, no
+    explicit 1 (``("A1", "A1", "E")`` -> ``"2A1+E"``); the order of the terms is kept (it
+    orders the couplings)."""
+    terms = []
+    for irrep, run in itertools.groupby(irreps):
+        n = len(list(run))
+        terms.append(f"{n}{irrep}" if n > 1 else irrep)
+    return "+".join(terms)
+
+
 def _block_diag(mats: list[np.ndarray]) -> np.ndarray:
     """Block-diagonal matrix of square blocks."""
     n = sum(m.shape[0] for m in mats)
