@@ -1,31 +1,52 @@
 """The exact-likelihood estimators (rgpipe.learn.estimators) against exact answers.
 
-A 1-D Gaussian p ~ exp(-x^2 / (2 s_p^2)) sampled through a Gaussian q of width s_q: every
-moment M_k = E_q[(w/Z)^k] is closed-form, and with it the asymptotic errors of ln Z,
-ESS/N, the reweighted <x^2> and the variational free energy, so that every reported error
-is bounded from above and below.  Edge cases: equal, underflowing, overflowing and
-dominant weights, against explicit leave-one-out recomputations.
+Two targets with closed-form or enumerated answers, including the estimators' exact
+asymptotic errors, so that every reported error is bounded from above and below:
+
+* a 1-D Gaussian p ~ exp(-x^2 / (2 s_p^2)) sampled through a Gaussian q of width s_q:
+  every moment M_k = E_q[(w/Z)^k] is closed-form, and with it the asymptotic errors of
+  ln Z, ESS/N, the reweighted <x^2> and the variational free energy;
+* the 2D Ising model on the 3 x 3 torus (512 states, enumerated) sampled through a
+  symmetric mixture of two biased product measures: exact ln Z, F/N, observables, the
+  NIS errors sum_s p^2/q (influence)^2 / N, and the independence sampler's transition
+  matrix, hence its exact acceptance rate, tau_int and asymptotic errors.
+
+Edge cases: equal, underflowing, overflowing and dominant weights (against explicit
+leave-one-out recomputations), q = p; the result files' attributes.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
+import h5py
 import numpy as np
 import pytest
 from scipy.special import logsumexp
 from scipy.stats import chi2
 
 from rgpipe.learn.estimators import (
+    DEFINITIONS,
+    JACKKNIFE,
+    Annotation,
+    Estimates,
+    chain_tau_int,
     ess_fraction,
     independence_metropolis,
     log_weights,
+    nis_free_energy,
     nis_log_z,
     reweighted,
+    standard_estimates,
     variational_free_energy,
+    write_estimates,
 )
+from rgpipe.physics.ising_exact import enumerate_exact
+from rgpipe.physics.lattice import square
+from rgpipe.stats import Stats
+from rgpipe.store import read_stats
 
 
 def chi2_ok(pulls: np.ndarray) -> bool:
@@ -168,6 +189,264 @@ def test_gaussian_closed_forms_hold():
     assert case.variational() + case.log_z == pytest.approx(kl, rel=1e-9)
 
 
+# --------------------------------------------------------------------------- Ising 3 x 3
+
+K = 0.4
+BIAS = 0.6
+L = 3
+
+
+@dataclass(frozen=True)
+class Ising:
+    """Everything about the 3 x 3 torus at K and the mixture proposal, per state (512)."""
+
+    spins: np.ndarray  # (512, 9)
+    e: np.ndarray  # energy per spin
+    m: np.ndarray  # magnetisation per spin
+    log_p_unnorm: np.ndarray  # -K E
+    log_q: np.ndarray
+    log_z: float
+
+    @property
+    def n(self) -> int:
+        return self.spins.shape[1]
+
+    @property
+    def p(self) -> np.ndarray:
+        return np.exp(self.log_p_unnorm - self.log_z)
+
+    @property
+    def q(self) -> np.ndarray:
+        return np.exp(self.log_q)
+
+    def expect(self, values: np.ndarray) -> float:
+        return float(self.p @ values)
+
+    def sample(self, n_samples: int, seed: int) -> np.ndarray:
+        """State indices of n_samples draws of q: a sign c = +-1, then each spin = c with
+        probability (1 + BIAS)/2."""
+        rng = np.random.default_rng(seed)
+        c = rng.choice([-1, 1], size=(n_samples, 1))
+        s = c * np.where(rng.random((n_samples, self.n)) < (1 + BIAS) / 2, 1, -1)
+        return ((s > 0).astype(np.int64) << np.arange(self.n)).sum(axis=1)
+
+
+@functools.cache
+def ising() -> Ising:
+    lat = square(L)
+    n = lat.n_sites
+    states = np.arange(1 << n)
+    spins = (((states[:, None] >> np.arange(n)) & 1) * 2 - 1).astype(np.float64)
+    energy = -(spins[:, lat.bonds[:, 0]] * spins[:, lat.bonds[:, 1]]).sum(axis=1)
+    log_p = -K * energy
+    plus = np.log((1 + BIAS * spins) / 2).sum(axis=1)
+    minus = np.log((1 - BIAS * spins) / 2).sum(axis=1)
+    log_q = np.logaddexp(plus, minus) - math.log(2)
+    return Ising(spins, energy / n, spins.mean(axis=1), log_p, log_q, float(logsumexp(log_p)))
+
+
+def heat(e1, e2):
+    return K**2 * L * L * (e2 - e1**2)
+
+
+@functools.cache
+def ising_exact() -> dict[str, tuple[float, np.ndarray]]:
+    """name -> (exact value, influence per state f_s) such that the NIS estimator's
+    asymptotic variance is sum_s p_s^2/q_s f_s^2 / N and the chain's is computed from
+    the transition matrix with f (both linearised at the exact means)."""
+    s = ising()
+    e, m = s.e, s.m
+    mu = {k: s.expect(v) for k, v in {"e": e, "e2": e**2, "m2": m**2, "m4": m**4}.items()}
+    grad_b = (2 * mu["m4"] / (3 * mu["m2"] ** 3), -1 / (3 * mu["m2"] ** 2))
+    grad_c = K**2 * s.n * np.array([-2 * mu["e"], 1.0])
+    out = {
+        "energy": (mu["e"], e - mu["e"]),
+        "abs_m": (s.expect(np.abs(m)), np.abs(m) - s.expect(np.abs(m))),
+        "m2": (mu["m2"], m**2 - mu["m2"]),
+        "binder": (
+            binder(mu["m2"], mu["m4"]),
+            grad_b[0] * (m**2 - mu["m2"]) + grad_b[1] * (m**4 - mu["m4"]),
+        ),
+        "specific_heat": (
+            heat(mu["e"], mu["e2"]),
+            grad_c[0] * (e - mu["e"]) + grad_c[1] * (e**2 - mu["e2"]),
+        ),
+    }
+    # ln Z: influence w/Z - 1 (in the same p^2/q form: f = 1 - q/p)
+    out["free_energy"] = (-s.log_z / (K * s.n), -(1 - s.q / s.p) / (K * s.n))
+    return out
+
+
+def nis_error(influence: np.ndarray, n_samples: int) -> float:
+    s = ising()
+    return math.sqrt(float(np.sum(s.p**2 / s.q * influence**2)) / n_samples)
+
+
+def test_ising_enumeration_agrees_with_the_package():
+    """The test's own enumeration against rgpipe.physics.ising_exact (independent code)."""
+    ref = enumerate_exact(square(L), K)
+    ex = ising_exact()
+    for name in ("energy", "abs_m", "m2", "binder", "specific_heat"):
+        assert ex[name][0] == pytest.approx(getattr(ref, name), rel=1e-12)
+    assert ising().q.sum() == pytest.approx(1.0, rel=1e-12)
+
+
+N_ISING = 20000
+NIS_NAMES = ("free_energy", "energy", "abs_m", "m2", "binder", "specific_heat")
+
+
+def ising_estimates(seed: int, n_samples: int = N_ISING, chain: bool = True) -> Estimates:
+    s = ising()
+    idx = s.sample(n_samples, seed)
+    rng = np.random.default_rng(10_000 + seed) if chain else None
+    return standard_estimates(
+        s.log_q[idx],
+        s.log_p_unnorm[idx],
+        beta=K,
+        n_sites=s.n,
+        energy=s.e[idx],
+        magnetization=s.m[idx],
+        rng=rng,
+    )
+
+
+@functools.cache
+def ising_runs(n_seeds: int = 40) -> list[Estimates]:
+    return [ising_estimates(seed) for seed in range(n_seeds)]
+
+
+def test_ising_nis_against_enumeration():
+    """One seed: NIS F/N, energy, |m|, m^2, Binder and specific heat within 3 errors of the
+    enumeration, each reported error within 15 % of the exact asymptotic one."""
+    est = ising_runs()[0].stats
+    for name in NIS_NAMES:
+        exact, influence = ising_exact()[name]
+        st = est[name]
+        assert abs(st.mean - exact) < 3 * st.error_of_mean, name
+        assert relative(st.error_of_mean, nis_error(influence, N_ISING)) < 0.15, name
+
+
+def test_ising_nis_errors_over_seeds():
+    """40 seeds: the pulls of every NIS estimate are chi^2-distributed, the mean reported
+    error within 4 % of the exact one; ESS/N against sum p^2/q."""
+    runs = ising_runs()
+    for name in NIS_NAMES:
+        exact, influence = ising_exact()[name]
+        means = np.array([r.stats[name].mean for r in runs])
+        errors = np.array([r.stats[name].error_of_mean for r in runs])
+        assert chi2_ok((means - exact) / errors), name
+        assert relative(errors.mean(), nis_error(influence, N_ISING)) < 0.04, name
+    s = ising()
+    ess_exact = 1 / float(np.sum(s.p**2 / s.q))
+    ess = np.array(
+        [(r.stats["ess_fraction"].mean, r.stats["ess_fraction"].error_of_mean) for r in runs]
+    )
+    assert chi2_ok((ess[:, 0] - ess_exact) / ess[:, 1])
+
+
+def test_ising_variational_free_energy():
+    """F_q/N against sum_s q (E + T ln q) / N, with the exact error; it lies above the exact
+    F/N by T KL(q||p)/N, by many errors."""
+    s = ising()
+    terms = (s.log_q - s.log_p_unnorm) / (K * s.n)
+    exact = float(s.q @ terms)
+    exact_err = math.sqrt(float(s.q @ (terms - exact) ** 2) / N_ISING)
+    free_energy = ising_exact()["free_energy"][0]
+    runs = ising_runs()
+    fq = np.array(
+        [
+            (
+                r.stats["free_energy_variational"].mean,
+                r.stats["free_energy_variational"].error_of_mean,
+            )
+            for r in runs
+        ]
+    )
+    assert exact > free_energy
+    assert np.all(fq[:, 0] > free_energy + 20 * fq[:, 1])
+    assert np.max(np.abs(fq[:, 1] / exact_err - 1)) < 0.15
+    assert chi2_ok((fq[:, 0] - exact) / fq[:, 1])
+
+
+@functools.cache
+def chain_exact() -> tuple[float, dict[str, tuple[float, float]]]:
+    """The independence sampler's exact acceptance rate E_{s~p, s'~q} min(1, w'/w) and,
+    per observable, (asymptotic variance per proposal, tau_int) from its transition matrix:
+    sigma^2 = 2 <f, Z f>_p - <f, f>_p with Z = (1 - P + 1 p^T)^-1."""
+    s = ising()
+    p, q = s.p, s.q
+    lw = s.log_p_unnorm - s.log_q
+    move = q[None, :] * np.exp(np.minimum(0.0, lw[None, :] - lw[:, None]))
+    acceptance = float(p @ move.sum(axis=1))
+    trans = move.copy()
+    np.fill_diagonal(trans, 0.0)
+    trans[np.diag_indices_from(trans)] = 1.0 - trans.sum(axis=1)
+    fund = np.linalg.inv(np.eye(len(p)) - trans + np.outer(np.ones(len(p)), p))
+    out = {}
+    for name in ("energy", "abs_m", "m2", "binder", "specific_heat"):
+        f = ising_exact()[name][1]
+        var = float(p @ f**2)
+        sigma2 = 2 * float(p @ (f * (fund @ f))) - var
+        out[name] = (sigma2, sigma2 / (2 * var))
+    return acceptance, out
+
+
+def test_chain_exact_numbers_are_consistent():
+    """The transition matrix is stochastic with p stationary (so chain_exact is right)."""
+    s = ising()
+    lw = s.log_p_unnorm - s.log_q
+    move = s.q[None, :] * np.exp(np.minimum(0.0, lw[None, :] - lw[:, None]))
+    np.fill_diagonal(move, 0.0)
+    move[np.diag_indices_from(move)] = 1.0 - move.sum(axis=1)
+    np.testing.assert_allclose(s.p @ move, s.p, rtol=1e-10, atol=1e-16)
+    acceptance, taus = chain_exact()
+    assert 0.3 < acceptance < 0.7 and all(t > 1.0 for _, t in taus.values())
+
+
+def test_ising_neural_mcmc_against_enumeration():
+    """One chain of 20000 proposals: averages within 3 errors of the enumeration, each
+    error within 20 % of the exact asymptotic one, tau_int (in proposals) within 20 % of
+    the exact one, the acceptance within 3 errors of E_{p x q} min(1, w'/w)."""
+    est = ising_runs()[0].stats
+    acceptance, exact = chain_exact()
+    for name, (sigma2, tau) in exact.items():
+        st = est[f"mcmc_{name}"]
+        value = ising_exact()[name][0]
+        assert abs(st.mean - value) < 3 * st.error_of_mean, name
+        assert relative(st.error_of_mean, math.sqrt(sigma2 / N_ISING)) < 0.2, name
+        assert relative(st.tau_int, tau) < 0.2, name
+    acc = est["mcmc_acceptance"]
+    assert abs(acc.mean - acceptance) < 3 * acc.error_of_mean
+    tau = est["mcmc_tau_int"]
+    assert tau.mean == est["mcmc_energy"].tau_int
+    assert abs(tau.mean - exact["energy"][1]) < 3 * tau.error_of_mean
+
+
+def test_ising_neural_mcmc_over_seeds():
+    """40 chains: pulls of the averages and the acceptance chi^2-distributed; the spread of
+    tau_int over chains matches its reported error (to the 12 % precision of a spread of
+    40); the mean error within 6 % of the exact one."""
+    runs = ising_runs()
+    acceptance, exact = chain_exact()
+    for name, (sigma2, _) in exact.items():
+        value = ising_exact()[name][0]
+        st = [r.stats[f"mcmc_{name}"] for r in runs]
+        means = np.array([x.mean for x in st])
+        errors = np.array([x.error_of_mean for x in st])
+        assert chi2_ok((means - value) / errors), name
+        assert relative(errors.mean(), math.sqrt(sigma2 / N_ISING)) < 0.06, name
+    acc = np.array(
+        [(r.stats["mcmc_acceptance"].mean, r.stats["mcmc_acceptance"].error_of_mean) for r in runs]
+    )
+    assert chi2_ok((acc[:, 0] - acceptance) / acc[:, 1])
+    taus = np.array(
+        [(r.stats["mcmc_tau_int"].mean, r.stats["mcmc_tau_int"].error_of_mean) for r in runs]
+    )
+    spread = taus[:, 0].std(ddof=1)
+    assert 0.7 < taus[:, 1].mean() / spread < 1.4
+    assert chi2_ok((taus[:, 0] - exact["energy"][1]) / taus[:, 1])
+
+
 # --------------------------------------------------------------------------- edge cases
 
 
@@ -239,6 +518,35 @@ def test_equal_weights_q_equals_p():
     assert chain.accepted.all() and chain.acceptance.mean == 1.0
     assert chain.acceptance.error_of_mean == 0.0
     np.testing.assert_array_equal(chain.series["x"], x)
+    flat = chain_tau_int(np.full(100, 2.0))  # a constant series: tau_int without an error
+    assert flat.mean == 0.5 and np.isnan(flat.error_of_mean)
+
+
+def test_ising_sampled_from_p_itself():
+    """q = p on the 3 x 3 torus (log q = -K E - ln Z, weights equal up to rounding): ln Z
+    and F/N exact to rounding with errors ~0, ESS/N = 1, acceptance 1, the chain's tau_int
+    of an independent series 0.5 within its error; the variational F equals the exact F."""
+    s = ising()
+    idx = np.random.default_rng(3).choice(len(s.p), size=5000, p=s.p)
+    log_q = s.log_p_unnorm[idx] - s.log_z
+    est = standard_estimates(
+        log_q,
+        s.log_p_unnorm[idx],
+        beta=K,
+        n_sites=s.n,
+        energy=s.e[idx],
+        magnetization=s.m[idx],
+        rng=np.random.default_rng(4),
+    ).stats
+    exact_f = ising_exact()["free_energy"][0]
+    for name in ("free_energy", "free_energy_variational"):
+        assert est[name].mean == pytest.approx(exact_f, abs=1e-13)
+        assert 0.0 <= est[name].error_of_mean < 1e-13
+    assert est["ess_fraction"].mean == pytest.approx(1.0, abs=1e-12)
+    assert est["mcmc_acceptance"].mean == 1.0
+    tau = est["mcmc_tau_int"]
+    assert abs(tau.mean - 0.5) < 3 * tau.error_of_mean and tau.error_of_mean < 0.05
+    assert est["mcmc_energy"].mean == pytest.approx(s.e[idx].mean(), rel=1e-14)
 
 
 def test_underflowing_and_overflowing_weights():
@@ -301,3 +609,101 @@ def test_invalid_inputs_are_rejected():
         reweighted(binder, np.zeros(3), np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="observable x"):
         independence_metropolis(np.zeros(3), {"x": np.ones(2)}, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------- result files
+
+
+def same(a: Stats, b: Stats) -> None:
+    """Identical Stats (NaN equal to NaN)."""
+    np.testing.assert_array_equal(astuple(a), astuple(b))
+
+
+def test_standard_set_is_the_estimators_on_the_same_samples():
+    """standard_estimates is the individual estimators (same rng: the same chain), every
+    name of DEFINITIONS and nothing else."""
+    s = ising()
+    idx = s.sample(3000, 11)
+    lw = log_weights(s.log_p_unnorm[idx], s.log_q[idx])
+    e, m = s.e[idx], s.m[idx]
+    est = ising_estimates(11, n_samples=3000)
+    assert set(est.stats) == set(DEFINITIONS) and est.n_samples == 3000
+    same(est.stats["free_energy"], nis_free_energy(lw, K, s.n))
+    same(est.stats["free_energy_variational"], variational_free_energy(lw, K, s.n))
+    same(est.stats["binder"], reweighted(binder, lw, m**2, m**4))
+    assert est.stats["specific_heat"].mean == pytest.approx(
+        reweighted(heat, lw, e, e**2).mean, rel=1e-12
+    )
+    chain = independence_metropolis(lw, {"energy": e}, np.random.default_rng(10_011))
+    same(est.stats["mcmc_energy"], chain.estimates["energy"])
+    same(est.stats["mcmc_acceptance"], chain.acceptance)
+    same(est.stats["mcmc_tau_int"], chain_tau_int(chain.series["energy"]))
+    without = ising_estimates(11, n_samples=3000, chain=False)
+    assert not any(k.startswith("mcmc_") for k in without.stats)
+
+
+def annotations(est: Estimates) -> dict[str, Annotation]:
+    exact = {k: v[0] for k, v in ising_exact().items()}
+    exact["mcmc_acceptance"] = chain_exact()[0]
+    return {
+        k: Annotation(
+            *DEFINITIONS[k],
+            exact=exact.get(k.removeprefix("mcmc_"), exact.get(k, math.nan)),
+            reference="enumeration of the 3 x 3 torus",
+        )
+        for k in est.stats
+    }
+
+
+def test_write_estimates_round_trip(tmp_path):
+    """Every estimate under the group with its Stats, the caller's attributes, the
+    jackknife's error model on NIS estimates and none on the chain's (Gamma method)."""
+    est = ising_estimates(12, n_samples=3000)
+    ann = annotations(est)
+    with h5py.File(tmp_path / "e.h5", "w") as fh:
+        write_estimates(fh.create_group("estimates"), est, ann)
+    with h5py.File(tmp_path / "e.h5", "r") as fh:
+        grp = fh["estimates"]
+        assert set(grp) == set(est.stats)
+        for name, st in est.stats.items():
+            back = read_stats(grp[name])
+            np.testing.assert_array_equal(
+                [back.mean, back.error_of_mean, back.variance, back.tau_int],
+                [st.mean, st.error_of_mean, st.variance, st.tau_int],
+            )
+            attrs = grp[name].attrs
+            assert attrs["units"] == ann[name].units
+            assert attrs["description"] == ann[name].description
+            np.testing.assert_array_equal(attrs["exact"], ann[name].exact)
+            assert attrs["reference_kind"] == "exact" and attrs["n_samples"] == 3000
+            assert "status" not in grp[name]
+        assert grp["free_energy"].attrs["error_model"] == JACKKNIFE
+        assert "error_model" not in grp["mcmc_energy"].attrs
+        assert grp["energy"].attrs["exact"] == ising_exact()["energy"][0]
+
+
+def test_write_estimates_checks_before_writing(tmp_path):
+    """A missing or extra annotation, an unknown reference kind or a name already there
+    writes nothing; a NaN error gets a status saying why."""
+    est = ising_estimates(12, n_samples=3000, chain=False)
+    ann = annotations(est)
+    with h5py.File(tmp_path / "e.h5", "w") as fh:
+        grp = fh.create_group("estimates")
+        for bad in (
+            {k: v for k, v in ann.items() if k != "binder"},
+            {**ann, "extra": ann["binder"]},
+            {**ann, "binder": Annotation("1", "U", reference_kind="guess")},
+        ):
+            with pytest.raises(ValueError, match=r"annotation|reference_kind"):
+                write_estimates(grp, est, bad)
+            assert len(grp) == 0
+        grp.create_group("binder")
+        with pytest.raises(ValueError, match="already holds"):
+            write_estimates(grp, est, ann)
+        assert list(grp) == ["binder"]
+        del grp["binder"]
+        lw = np.array([0.0, -np.inf, -np.inf])
+        nan = Estimates({"log_z": nis_log_z(lw)}, {"log_z": JACKKNIFE}, 3)
+        write_estimates(grp, nan, {"log_z": Annotation("1", "ln Z")})
+        assert grp["log_z/status"][()] == 1
+        assert "jackknife" in grp["log_z/status"].attrs["meaning"]

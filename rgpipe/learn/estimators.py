@@ -35,19 +35,40 @@ Conventions: float64 numpy arrays (a caller holding torch tensors passes
 energy in units of J and beta in 1/J, so free energies per spin are in units of J;
 entropies and log-likelihoods in nats.  ``log_w = -inf`` is a sample of zero weight
 (p(s) = 0); NaN and +inf are rejected.
+
+The results of one model's samples are collected in :class:`Estimates` (see
+:func:`standard_estimates` for spin models) and written by :func:`write_estimates` as
+``<group>/<name>/{mean, error_of_mean, variance, tau_int}`` with the caller's ``units``,
+``description``, ``exact``, ``reference`` and ``reference_kind`` attributes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import h5py
 import numpy as np
 from scipy.special import logsumexp
 
-from rgpipe.stats import Stats, gamma_method
+from rgpipe.stats import Stats, autocovariance, derived, gamma_method
+from rgpipe.store import write_stats
+
+JACKKNIFE = "delete-one jackknife over the N independent samples of q"
+"""Error model of the NIS estimates (written as their ``error_model`` attribute)."""
+
+STANDARD_ERROR = "standard error of the mean over the N independent samples of q"
+"""Error model of the variational free energy."""
+
+TAU_ERROR = "Madras-Sokal: tau_int sqrt(2 (2 W + 1) / N), W Sokal's window (W >= 6 tau_int)"
+"""Error model of the chain's integrated autocorrelation time."""
+
+SOKAL_C = 6.0
+"""Sokal's window factor: the error of tau_int is evaluated at the first W >= c tau_int(W)."""
+
 
 # --------------------------------------------------------------------------- weights
 
@@ -360,3 +381,219 @@ def independence_metropolis(
         acceptance=gamma_method(accepted.astype(np.float64)),
         estimates={k: gamma_method(v) for k, v in series.items()},
     )
+
+
+def _sokal_window(series: np.ndarray, c: float) -> int:
+    """Sokal's automatic window: the first W with W >= c tau_int(W) (or the last one)."""
+    gamma = autocovariance(series)[: max(2, series.size // 2)]
+    tau_w = 0.5 + np.cumsum(gamma[1:] / gamma[0])
+    ok = np.arange(1, tau_w.size + 1) >= c * tau_w
+    return int(np.argmax(ok)) + 1 if ok.any() else int(tau_w.size)
+
+
+def chain_tau_int(series: Any, c: float = SOKAL_C) -> Stats:
+    """The integrated autocorrelation time of one chain series, with an error.
+
+    Args:
+        series: float64 (N,), a Markov chain's measurements (one per proposal for
+            :func:`independence_metropolis`).
+        c: Sokal's window factor.
+
+    Returns:
+        Stats (in steps of the chain): ``mean`` the Gamma method's tau_int,
+        ``error_of_mean`` Madras-Sokal's tau_int sqrt(2 (2 W + 1) / N) at Sokal's window
+        W, ``variance`` and ``tau_int`` NaN (not series statistics); NaN error for a
+        constant series.
+    """
+    x = _as_series(series, "series")
+    st = gamma_method(x)
+    if not st.variance > 0:
+        return Stats(st.tau_int, float("nan"), float("nan"), float("nan"))
+    w = _sokal_window(x, c)
+    err = st.tau_int * math.sqrt(2.0 * (2 * w + 1) / x.size)
+    return Stats(float(st.tau_int), float(err), float("nan"), float("nan"))
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """The estimates from one model's samples, by name: what a family writes to
+    ``/estimates/<name>`` (:func:`write_estimates`).
+
+    Attributes:
+        stats: name -> scalar Stats (tau_int 0.5 for the independent samples of q, in
+            proposals for chain averages, NaN where no series underlies the number).
+        error_models: name -> how its error was computed, for estimates not from the
+            Gamma method of a Markov chain (written as the ``error_model`` attribute).
+        n_samples: the number N of samples (proposals) of q.
+    """
+
+    stats: dict[str, Stats]
+    error_models: dict[str, str] = field(default_factory=dict)
+    n_samples: int = 0
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """What the caller knows about one estimate: written as its group's attributes.
+
+    Attributes:
+        units: e.g. ``J``, ``1``.
+        description: what the number is (one line).
+        exact: the reference value (NaN when none is known).
+        reference: the source of ``exact``.
+        reference_kind: ``exact`` (a pull is meaningful) or ``literature``.
+    """
+
+    units: str
+    description: str
+    exact: float = float("nan")
+    reference: str = "none"
+    reference_kind: str = "exact"
+
+
+def write_estimates(
+    group: h5py.Group, estimates: Estimates, annotations: Mapping[str, Annotation]
+) -> None:
+    """Write every estimate as ``group/<name>/{mean, error_of_mean, variance, tau_int}``.
+
+    Attributes of each ``group/<name>``: ``units``, ``description``, ``exact``,
+    ``reference``, ``reference_kind`` (from ``annotations``), ``n_samples``, and
+    ``error_model`` where the error is not the Gamma method's.  Where the error is not
+    finite, a ``status`` dataset (int8 1; attribute ``meaning``, JSON code -> why) says so.
+
+    Args:
+        group: an open, writable h5py group (e.g. the file's ``/estimates``).
+        estimates: the estimates (:func:`standard_estimates` or built by the caller).
+        annotations: name -> Annotation, exactly one per estimate.
+
+    Raises:
+        ValueError: an estimate without annotation or an annotation of no estimate, a name
+            the group already holds, or a ``reference_kind`` other than ``exact`` or
+            ``literature`` (nothing written).
+    """
+    missing = sorted(set(estimates.stats) - set(annotations))
+    extra = sorted(set(annotations) - set(estimates.stats))
+    if missing or extra:
+        raise ValueError(f"estimates without annotation {missing}, annotations of none {extra}")
+    clash = sorted(set(estimates.stats) & set(group))
+    if clash:
+        raise ValueError(f"{group.name} already holds {clash}")
+    kinds = {k: a.reference_kind for k, a in annotations.items()}
+    bad = sorted(k for k, v in kinds.items() if v not in ("exact", "literature"))
+    if bad:
+        raise ValueError(f"reference_kind must be exact or literature: {bad}")
+    for name, st in estimates.stats.items():
+        ann = annotations[name]
+        attrs = {
+            "units": ann.units,
+            "description": ann.description,
+            "exact": float(ann.exact),
+            "reference": ann.reference,
+            "reference_kind": ann.reference_kind,
+            "n_samples": int(estimates.n_samples),
+        }
+        model = estimates.error_models.get(name, "")
+        if model:
+            attrs["error_model"] = model
+        grp = write_stats(group, name, st, attrs)
+        if not np.isfinite(st.error_of_mean):
+            why = f"error not estimable from these samples ({model or 'Gamma method'})"
+            status = grp.create_dataset("status", data=np.int8(1))
+            status.attrs["meaning"] = json.dumps({"0": "ok", "1": why})
+
+
+# --------------------------------------------------------------------------- spin models
+
+DEFINITIONS: dict[str, tuple[str, str]] = {
+    "free_energy": ("J", "free energy per spin -ln Z/(beta N), Z by importance sampling"),
+    "free_energy_variational": ("J", "variational free energy per spin <E + T ln q>_q / N"),
+    "energy": ("J", "energy per spin <E/N>_p, reweighted samples of q"),
+    "abs_m": ("1", "<|m|>_p, reweighted samples of q"),
+    "m2": ("1", "<m^2>_p, reweighted samples of q"),
+    "m4": ("1", "<m^4>_p, reweighted samples of q"),
+    "binder": ("1", "Binder cumulant 1 - <m^4>/(3 <m^2>^2), reweighted samples of q"),
+    "specific_heat": ("k_B", "specific heat per spin beta^2 N (<e^2> - <e>^2), reweighted"),
+    "ess_fraction": ("1", "effective sample size per sample (sum w)^2 / (N sum w^2)"),
+    "mcmc_energy": ("J", "energy per spin, independence Metropolis chain with proposal q"),
+    "mcmc_abs_m": ("1", "<|m|>, independence Metropolis chain with proposal q"),
+    "mcmc_m2": ("1", "<m^2>, independence Metropolis chain with proposal q"),
+    "mcmc_m4": ("1", "<m^4>, independence Metropolis chain with proposal q"),
+    "mcmc_binder": ("1", "Binder cumulant, independence Metropolis chain with proposal q"),
+    "mcmc_specific_heat": ("k_B", "specific heat per spin, independence Metropolis chain"),
+    "mcmc_acceptance": ("1", "acceptance rate of the independence Metropolis chain"),
+    "mcmc_tau_int": ("proposals", "tau_int of the chain's energy, in proposals"),
+}
+"""(units, description) of every name :func:`standard_estimates` returns; a caller's
+:class:`Annotation` may start from them."""
+
+
+def _binder(m2: Any, m4: Any) -> Any:
+    return 1.0 - m4 / (3.0 * m2**2)
+
+
+def standard_estimates(
+    log_q: Any,
+    log_p_unnorm: Any,
+    *,
+    beta: float,
+    n_sites: int,
+    energy: Any,
+    magnetization: Any,
+    rng: np.random.Generator | None = None,
+) -> Estimates:
+    """The standard set of a spin model's samples of q (names: :data:`DEFINITIONS`).
+
+    NIS: ``free_energy``, ``energy``, ``abs_m``, ``m2``, ``m4``, ``binder``,
+    ``specific_heat``, ``ess_fraction``; ``free_energy_variational``; with ``rng`` also
+    the independence Metropolis chain on the same samples: ``mcmc_<observable>``,
+    ``mcmc_acceptance`` and ``mcmc_tau_int`` (of the energy).
+
+    Args:
+        log_q: float64 (N,) exact log-likelihood of each sample under the model (nats).
+        log_p_unnorm: float64 (N,) -beta E_total(s) (nats).
+        beta: inverse temperature (1/J); for the Ising model the coupling K.
+        n_sites: spins per configuration.
+        energy: float64 (N,) energy per spin E/N (J).
+        magnetization: float64 (N,) magnetisation per spin.
+        rng: generator of the chain's accept uniforms; None: no chain.
+    """
+    lw = log_weights(log_p_unnorm, log_q)
+    e, m = _as_series(energy, "energy"), _as_series(magnetization, "magnetization")
+    am, m2, m4 = np.abs(m), m**2, m**4
+    n = lw.size
+
+    def heat(e1: Any, e2: Any) -> Any:
+        return beta**2 * n_sites * (e2 - e1**2)
+
+    stats = {
+        "free_energy": nis_free_energy(lw, beta, n_sites),
+        "free_energy_variational": variational_free_energy(lw, beta, n_sites),
+        "energy": reweighted(_identity, lw, e),
+        "abs_m": reweighted(_identity, lw, am),
+        "m2": reweighted(_identity, lw, m2),
+        "m4": reweighted(_identity, lw, m4),
+        "binder": reweighted(_binder, lw, m2, m4),
+        "specific_heat": reweighted(heat, lw, e, e**2),
+        "ess_fraction": ess_fraction(lw),
+    }
+    models = dict.fromkeys(stats, JACKKNIFE)
+    models["free_energy_variational"] = STANDARD_ERROR
+    if rng is not None:
+        chain = independence_metropolis(lw, {"energy": e, "abs_m": am, "m2": m2, "m4": m4}, rng)
+        s = chain.series
+        stats.update({f"mcmc_{k}": v for k, v in chain.estimates.items()})
+        stats["mcmc_binder"] = derived(lambda a: _binder(a[0], a[1]), np.stack([s["m2"], s["m4"]]))
+        stats["mcmc_specific_heat"] = derived(
+            lambda a: heat(a[0], a[1]), np.stack([s["energy"], s["energy"] ** 2])
+        )
+        stats["mcmc_acceptance"] = chain.acceptance
+        stats["mcmc_tau_int"] = chain_tau_int(s["energy"])
+        models["mcmc_tau_int"] = TAU_ERROR
+    return Estimates(stats=stats, error_models=models, n_samples=n)
+
+
+def _identity(a: Any) -> Any:
+    return a
