@@ -30,6 +30,12 @@ mean of independent terms.  The chain's averages get the Gamma method
 (:func:`rgpipe.stats.gamma_method`), its tau_int counting proposals (one chain step per
 proposal, accepted or not).
 
+These errors assume a finite Var_q(w) (the error of ESS/N a finite E_q[w^4]).  A q with
+lighter tails than p can have an infinite one: the estimates then converge slower than
+1/sqrt(N) while the reported errors look fine, and the independence chain, with unbounded
+weights no longer geometrically ergodic, sticks at the largest ones.  A small ESS/N that
+drifts with N is the symptom.
+
 Conventions: float64 numpy arrays (a caller holding torch tensors passes
 ``t.detach().cpu().double().numpy()``); ``log_p_unnorm = -beta E(s)`` with E the total
 energy in units of J and beta in 1/J, so free energies per spin are in units of J;
