@@ -68,6 +68,7 @@ from rgpipe.analysis.tables import (
     validation_rows,
     validation_system_rows,
 )
+from rgpipe.analysis.validation import p_text
 from rgpipe.config import ConfigError, check_job, config_hash
 from rgpipe.store import StoreError, check_output, create_result, git_revision
 
@@ -283,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"rgpipe aggregate: MC against exact: {ru.system} {ru.estimate}: "
             f"{len(ru.checks)} files, chi2/dof = {s.chi2:.4g}/{s.dof} "
-            + ("(correlated points, no p) " if s.correlated else f"p = {s.p:.2g} ")
+            + ("(correlated points, no p) " if s.correlated else f"p = {p_text(s.p)} ")
             + f"max |pull| {s.max_abs_pull:.2f} ({ru.worst_path}: {ru.worst_label}): "
             + (s.verdict.upper() + f" ({s.reason})" if s.verdict == "fail" else s.verdict),
             file=sys.stderr,

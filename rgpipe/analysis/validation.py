@@ -155,6 +155,11 @@ def _span(name: str, values: np.ndarray) -> str:
     return f"{name} {values[0]:.6g} ... {values[-1]:.6g}"
 
 
+def p_text(p: float) -> str:
+    """A probability to two significant digits; ``< 1e-300`` where it underflowed to 0."""
+    return "< 1e-300" if p == 0.0 else f"{p:.2g}"
+
+
 @dataclass(frozen=True)
 class PullStats:
     """The pulls of a set of points against their exact values.
@@ -188,14 +193,19 @@ class PullStats:
 
     @property
     def reason(self) -> str:
-        """Why a check failed, e.g. ``p = 2.1e-05 < 0.001`` ('' unless it failed)."""
+        """Why a check failed, e.g. ``chi2 p = 2.1e-05 < 0.001`` or ``max |pull| 5.00:
+        p_max = 5.7e-05 < 0.001`` ('' unless it failed)."""
         if self.verdict != "fail":
             return ""
         out = []
+
+        def below(p: float) -> str:
+            return "< 1e-300" if p == 0.0 else f"= {p:.2g} < {FLAG_P:g}"
+
         if self.p < FLAG_P:
-            out.append(f"chi2 p = {self.p:.2g} < {FLAG_P:g}")
+            out.append(f"chi2 p {below(self.p)}")
         if self.p_max < FLAG_P:
-            out.append(f"max |pull| {self.max_abs_pull:.2f}: p_max = {self.p_max:.2g} < {FLAG_P:g}")
+            out.append(f"max |pull| {self.max_abs_pull:.2f}: p_max {below(self.p_max)}")
         return "; ".join(out)
 
 

@@ -17,14 +17,14 @@ import numpy as np
 
 from rgpipe.analysis.figure import PULLS, Figure, save
 from rgpipe.analysis.records import Summary
-from rgpipe.analysis.validation import PullStats
+from rgpipe.analysis.validation import PullStats, p_text
 
 
 def _row_note(s: PullStats) -> str:
     """chi2/dof, p (``correlated`` instead when points share a chain) and a failed verdict
     of one row, for the right margin."""
     text = f"chi2/dof {s.chi2 / s.dof:.2f}"
-    text += ", correlated" if s.correlated else f", p {s.p:.2g}"
+    text += ", correlated" if s.correlated else f", p {p_text(s.p)}"
     return text + (" FAIL" if s.verdict == "fail" else "")
 
 
@@ -62,7 +62,7 @@ def pull_figure(summary: Summary, outdir: Path) -> Figure | None:
                 ms=7 if dense else 4, alpha=0.5 if dense else 0.85, mew=1,
             )  # fmt: skip
             for x in p[~inside]:
-                ax.plot(np.sign(x) * lim, y, ">" if x > 0 else "<", color="C3", ms=6)
+                ax.plot(np.sign(x) * lim, y, ">" if x > 0 else "<", color="C3", ms=6, clip_on=False)
                 ax.annotate(
                     f"{x:+.1f}", (np.sign(x) * lim, y), xytext=(-4 * np.sign(x), 5),
                     textcoords="offset points", ha="right" if x > 0 else "left",

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from rgpipe.analysis.records import Summary
-from rgpipe.analysis.validation import FLAG_P, PullStats
+from rgpipe.analysis.validation import FLAG_P, PullStats, p_text
 
 TITLE = "Monte Carlo against exact finite-lattice values"
 """Heading of the section."""
@@ -56,7 +56,7 @@ def _chi2(s: PullStats) -> str:
 def _p(s: PullStats) -> str:
     if not s.dof:
         return ""
-    return "- (correlated)" if s.correlated else f"{s.p:.2g}"
+    return "- (correlated)" if s.correlated else p_text(s.p)
 
 
 def _pull(value: float) -> str:
