@@ -283,9 +283,16 @@ def test_unreadable_files_are_counted_not_dropped(summary):
 def test_other_stages_are_skipped_and_missing_files_fail(study, tmp_path):
     from rgpipe.mc.output import MCResult, write_mc
 
-    mc = tmp_path / "mc.h5"
+    mc = tmp_path / "mc.h5"  # an MC file is read (for its exact values), never skipped
     write_mc(mc, MCResult("coupling", np.array([0.4])), job={"system": "ising"}, seed=1)
-    assert read_file(str(mc)).status == "skipped"
+    f = read_file(str(mc))
+    assert (f.status, f.records, f.comparisons) == ("ok", [], [])
+    assert f.message == "no estimate has exact values"
+    other = tmp_path / "summary.h5"
+    with create_result(other, stage="aggregate", config={}, seed=0):
+        pass
+    f = read_file(str(other))
+    assert f.status == "skipped" and f.message == "stage 'aggregate' is not aggregated"
     missing = read_file(str(tmp_path / "nowhere.h5"))
     assert missing.status == "unreadable" and not missing.records[0].ok
 

@@ -13,6 +13,9 @@ checks (none against a literature value).  :mod:`.tables` turns the result into 
 Failed records (NaN, not converged, unreadable file) are counted in their group
 (``n_failed``), never dropped.  Unreadable files have no system or method; they form the
 group :data:`~rgpipe.analysis.records.UNREADABLE`.
+
+Monte Carlo files give no records: their estimates are checked against the exact values of
+the same finite lattice (:func:`.validation.validate`) and enter no group.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from rgpipe.analysis.group_stats import (
 )
 from rgpipe.analysis.grouping import display, hyper_parameters, short_names, sort_value, swept_keys
 from rgpipe.analysis.records import CONFIDENCE, UNREADABLE, FileResult, Group, Summary
+from rgpipe.analysis.validation import validate
 
 
 def aggregate(
@@ -36,7 +40,8 @@ def aggregate(
 ) -> Summary:
     """Group the records of ``files`` and compute every group's statistics.
 
-    Groups are ordered by system, method, estimate and swept values (numbers numerically).
+    Groups are ordered by system, method, estimate and swept values (numbers numerically);
+    the Monte Carlo files' checks by system, estimate and file.
     """
     records = [r for f in files for r in f.records]
     configs: dict[tuple[str, str], list[str]] = {}
@@ -90,4 +95,7 @@ def aggregate(
                 family=next((r.family for r in recs if r.family), ""),
             )
         )
-    return Summary(groups, records, list(files), int(n_boot), int(seed), confidence)
+    checks, rollups = validate([c for f in files for c in f.comparisons])
+    return Summary(
+        groups, records, list(files), int(n_boot), int(seed), confidence, checks, rollups
+    )

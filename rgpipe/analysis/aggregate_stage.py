@@ -1,9 +1,12 @@
-"""``python -m rgpipe aggregate``: bias statistics across every critical-point and training run.
+"""``python -m rgpipe aggregate``: bias statistics across every critical-point and training
+run, and the Monte Carlo runs checked against exact finite-lattice values.
 
 Reads every input file with dask (:func:`rgpipe.analysis.collect.collect`: a
 ``dask.distributed`` cluster when ``--scheduler`` or ``RGPIPE_DASK_SCHEDULER`` gives its
-address, the local threaded scheduler otherwise), groups the estimates by system, method,
-estimate and swept hyper-parameters, and writes
+address, the local threaded scheduler otherwise), groups the estimates of critical-point
+and training files by system, method, estimate and swept hyper-parameters, checks every
+Monte Carlo file's estimates against their exact values (:mod:`.validation`; Monte Carlo
+files enter no group), and writes
 
 * ``--out`` (HDF5, stage ``aggregate``)::
 
@@ -12,18 +15,26 @@ estimate and swept hyper-parameters, and writes
       /files/<column>     (F,)  one row per input file (tables.FILE_COLUMNS)
       /groups/<NNN>/{value, error, seed, member, status, path}   the runs of group NNN
           attrs: system, method, estimate, label, params_json and every statistic
+      /validation/<column>          (C,)  one row per Monte Carlo file and estimate with
+                                          exact values (tables.VALIDATION_COLUMNS)
+      /validation_systems/<column>  (S,)  one row per system and estimate, every file
+                                          together (tables.VALIDATION_SYSTEM_COLUMNS)
+      /validation_points/<column>   (P,)  one row per point with an exact value
+                                          (tables.VALIDATION_POINT_COLUMNS)
 
   Every column dataset carries a ``description`` attribute; text columns are UTF-8 strings.
   Root attributes add ``n_files``, ``n_unreadable``, ``n_skipped``, ``n_records``,
-  ``n_failed`` and ``n_groups`` to the usual provenance.
+  ``n_failed``, ``n_groups``, ``n_mc_files`` (Monte Carlo files read), ``n_checks`` and
+  ``n_checks_failed`` to the usual provenance.
 * ``--csv``: the summary table (one row per group, same columns);
 * ``--plots``: PNG figures (:mod:`rgpipe.analysis.plots`);
 * ``--report``: a static HTML report and its Markdown twin ``<report>.md``
   (:mod:`rgpipe.analysis.report`).
 
-Failed runs (NaN estimates, ``converged = False``, unreadable files) are counted per group and
-listed, never dropped.  The exit status is 0 when the summary was written (even if runs failed),
-2 for invalid options or when no input file was found.
+Failed runs (NaN estimates, ``converged = False``, unreadable files: one that cannot be
+opened, or any of whose datasets or attributes cannot be read) are counted per group and
+listed, never dropped.  The exit status is 0 when the summary was written (even if runs or
+checks failed), 2 for invalid options or when no input file was found.
 """
 
 from __future__ import annotations
@@ -47,27 +58,36 @@ from rgpipe.analysis.tables import (
     FILE_COLUMNS,
     RECORD_COLUMNS,
     SUMMARY_COLUMNS,
+    VALIDATION_COLUMNS,
+    VALIDATION_POINT_COLUMNS,
+    VALIDATION_SYSTEM_COLUMNS,
     file_rows,
     record_rows,
     summary_rows,
+    validation_point_rows,
+    validation_rows,
+    validation_system_rows,
 )
+from rgpipe.analysis.validation import p_text
 from rgpipe.config import ConfigError, check_job, config_hash
 from rgpipe.store import StoreError, check_output, create_result, git_revision
 
 SCHEDULER_ENV = "RGPIPE_DASK_SCHEDULER"
 """Environment variable holding the address of a dask.distributed scheduler."""
 
-ROOT_PATTERNS = ("critical/**/*.h5", "train/**/*.h5")
+ROOT_PATTERNS = ("critical/**/*.h5", "train/**/*.h5", "mc/**/*.h5")
 """Files ``--root DIR`` aggregates (relative to DIR)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--inputs", nargs="+", metavar="FILE", help="critical-point/training files")
+    src.add_argument(
+        "--inputs", nargs="+", metavar="FILE", help="critical-point, training and MC files"
+    )
     src.add_argument(
         "--root",
         metavar="DIR",
-        help="aggregate DIR/critical/**/*.h5 and DIR/train/**/*.h5 (e.g. results)",
+        help="aggregate DIR/critical/**/*.h5, DIR/train/**/*.h5 and DIR/mc/**/*.h5 (e.g. results)",
     )
     p.add_argument("--out", default="results/summary.h5", help="summary HDF5 file")
     p.add_argument("--csv", default="results/summary.csv", help="summary table as CSV")
@@ -99,7 +119,8 @@ def validate(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def find_inputs(root: str | Path) -> list[str]:
-    """The critical-point and training files under ``root`` (sorted)."""
+    """The critical-point, training and Monte Carlo files under ``root`` (sorted per
+    pattern of :data:`ROOT_PATTERNS`)."""
     out: list[str] = []
     for pattern in ROOT_PATTERNS:
         out += sorted(glob.glob(os.path.join(str(root), pattern), recursive=True))
@@ -149,11 +170,21 @@ def write_summary(path: str | Path, summary: Summary, job: dict[str, Any]) -> di
             "n_records": len(summary.records),
             "n_failed": sum(not r.ok for r in summary.records),
             "n_groups": len(summary.groups),
+            "n_mc_files": sum(f.stage == "mc" and f.status == "ok" for f in summary.files),
+            "n_checks": len(summary.checks),
+            "n_checks_failed": sum(c.stats.verdict == "fail" for c in summary.checks),
         }
         fh.attrs.update(counts)
         _write_table(fh, "summary", rows, SUMMARY_COLUMNS)
         _write_table(fh, "records", records, RECORD_COLUMNS)
         _write_table(fh, "files", file_rows(summary), FILE_COLUMNS)
+        _write_table(fh, "validation", validation_rows(summary), VALIDATION_COLUMNS)
+        _write_table(
+            fh, "validation_systems", validation_system_rows(summary), VALIDATION_SYSTEM_COLUMNS
+        )
+        _write_table(
+            fh, "validation_points", validation_point_rows(summary), VALIDATION_POINT_COLUMNS
+        )
         groups = fh.create_group("groups")
         for gi, (g, row) in enumerate(zip(summary.groups, rows, strict=True)):
             grp = groups.create_group(f"{gi:03d}")
@@ -196,7 +227,9 @@ def run(args: argparse.Namespace) -> int:
             check_output(out)
         paths = args.inputs if args.inputs else find_inputs(args.root)
         if not paths:
-            raise ConfigError(f"no critical-point or training files under {args.root!r}")
+            raise ConfigError(
+                f"no critical-point, training or Monte Carlo files under {args.root!r}"
+            )
     except (ConfigError, StoreError) as exc:
         print(f"rgpipe aggregate: {exc}", file=sys.stderr)
         return 2
@@ -208,14 +241,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"rgpipe aggregate: {f.status}: {f.message}", file=sys.stderr)
         elif f.message:
             print(f"rgpipe aggregate: {f.path}: {f.message}", file=sys.stderr)
-    if not any(f.records for f in files):
+    if not any(f.records or (f.stage == "mc" and f.status == "ok") for f in files):
         reasons = sorted({f"{f.status}: {f.message}" for f in files if f.message})
         print(
             f"rgpipe aggregate: nothing to aggregate: none of the {len(files)} input files "
-            "holds estimates of a critical-point or training stage ("
+            "holds estimates of a critical-point or training stage or is a Monte Carlo file ("
             + "; ".join(reasons[:5])
             + (" ..." if len(reasons) > 5 else "")
-            + "); give critical-point files (results/critical/...) or training files",
+            + "); give critical-point files (results/critical/...), training files or "
+            "Monte Carlo files (results/mc/...)",
             file=sys.stderr,
         )
         return 2
@@ -245,10 +279,28 @@ def run(args: argparse.Namespace) -> int:
             f"+- {s.bias_error:.2g} exact={s.exact:.6g} bias={s.bias:.3g}",
             file=sys.stderr,
         )
+    for ru in summary.rollups:
+        s = ru.stats
+        print(
+            f"rgpipe aggregate: MC against exact: {ru.system} {ru.estimate}: "
+            f"{len(ru.checks)} files, chi2/dof = {s.chi2:.4g}/{s.dof} "
+            + ("(correlated points, no p) " if s.correlated else f"p = {p_text(s.p)} ")
+            + f"max |pull| {s.max_abs_pull:.2f} ({ru.worst_path}: {ru.worst_label}): "
+            + (s.verdict.upper() + f" ({s.reason})" if s.verdict == "fail" else s.verdict),
+            file=sys.stderr,
+        )
+    for chk in summary.checks:
+        if chk.stats.verdict == "fail":
+            c = chk.comparison
+            print(
+                f"rgpipe aggregate: MC check FAILED: {c.path} {c.estimate}: {chk.stats.reason}",
+                file=sys.stderr,
+            )
     print(
         f"rgpipe aggregate: {facts['n_groups']} groups, {facts['n_records']} runs "
-        f"({facts['n_failed']} failed), wrote {args.out}, {args.csv}, {len(figures)} figures, "
-        f"{html}, {md}",
+        f"({facts['n_failed']} failed), {facts['n_checks']} MC checks against exact values "
+        f"({facts['n_checks_failed']} failed), wrote {args.out}, {args.csv}, "
+        f"{len(figures)} figures, {html}, {md}",
         file=sys.stderr,
     )
     return 0

@@ -28,8 +28,9 @@ class Figure:
 
     Attributes:
         path: the PNG file.
-        kind: ``bias``, ``box``, ``scan`` or the curve kind of a per-file figure (``binder``,
-            ``helicity``, ``continuum`` or a learned-method family's own kind).
+        kind: ``bias``, ``box``, ``scan``, :data:`PULLS` (the Monte Carlo validation) or
+            the curve kind of a per-file figure (``binder``, ``helicity``, ``continuum`` or
+            a learned-method family's own kind).
         title: one line for the report.
         caption: what is shown, for the report.
         sources: the result files the figure is drawn from.
@@ -41,6 +42,10 @@ class Figure:
     caption: str
     sources: list[str] = field(default_factory=list)
 
+
+PULLS = "pulls"
+"""Kind of the figure of the Monte Carlo validation (the pull of every point against its
+exact value), shown in the report's validation section, not among :data:`SECTIONS`."""
 
 SECTIONS = {
     "overview": "Overview: the bias of every group",

@@ -19,8 +19,12 @@ each:
   it has one); a group with one run is its point and error bar, without a box; the
   reference value as a horizontal line.
 
+* ``pulls.png``: the pull of every point of the Monte Carlo files against its exact value
+  (:mod:`rgpipe.analysis.validation_plot`).
+
 They are returned in report order: the overview, the physics of each file, the scans, the
-boxes (:data:`rgpipe.analysis.figure.SECTIONS`).
+boxes (:data:`rgpipe.analysis.figure.SECTIONS`), then the validation figure (which the
+report shows in its own section).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import numpy as np
 from rgpipe.analysis import curves, families
 from rgpipe.analysis.figure import Figure, file_slug, fmt, reference_word, save, slug
 from rgpipe.analysis.records import UNREADABLE, Group, Summary
+from rgpipe.analysis.validation_plot import pull_figure
 
 
 def group_error(g: Group) -> tuple[float, str]:
@@ -388,4 +393,6 @@ def make_plots(summary: Summary, outdir: str | Path) -> list[Figure]:
                     figures.append(fig)
     figures += hyperparameter_scans(summary, outdir)
     figures += estimate_boxplots(summary, outdir)
+    if (fig := pull_figure(summary, outdir)) is not None:
+        figures.append(fig)
     return figures

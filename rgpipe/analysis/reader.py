@@ -4,10 +4,15 @@ Inputs are rgpipe result files whose stage is ``critical`` or ``train*`` (a lear
 family's training files), opened with :func:`rgpipe.store.open_result`.  A file gives one
 :class:`~rgpipe.analysis.records.Record` per estimate (or per ensemble member, when the file
 stores per-member values under ``/models/<estimate>``); its plot data are read by the
-Monte Carlo curve kinds or by the family that wrote the file (:mod:`.curves`).
+Monte Carlo curve kinds or by the family that wrote the file (:mod:`.curves`).  A Monte
+Carlo file (stage ``mc``) gives no record but its estimates with exact values
+(:mod:`.mc_reader`), checked against them by :mod:`.validation`.
 
-A record is *failed* when its value is not finite, its estimate group says
-``converged = False``, or its file cannot be opened (:class:`rgpipe.store.StoreError`).
+A file is *unreadable* when it cannot be opened (:class:`rgpipe.store.StoreError`) or any of
+its datasets or attributes cannot be read (a damaged compressed chunk, :mod:`.readable`):
+it gives one failed record naming the file and what is broken.  A record is *failed* when
+its value is not finite, its estimate group says ``converged = False``, or its file is
+unreadable.
 
 Reference values: an estimate's ``exact`` attribute is exact when its attribute
 ``reference_kind`` is ``exact`` and a literature value when it is anything else; files
@@ -26,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from rgpipe.analysis import curves, families
+from rgpipe.analysis.mc_reader import mc_comparisons
+from rgpipe.analysis.readable import unreadable
 from rgpipe.analysis.records import UNREADABLE, FileResult, Record
 from rgpipe.store import StoreError, file_sha256, open_result
 
@@ -164,8 +171,9 @@ def estimate_records(fh: Any, base: dict[str, Any], config: dict[str, Any]) -> l
     return out
 
 
-def _unreadable(path: str, sha: str, exc: StoreError) -> FileResult:
-    """The result of a file that cannot be opened: one failed record in :data:`UNREADABLE`."""
+def _unreadable(path: str, sha: str, message: str, stage: str = "") -> FileResult:
+    """The result of a file that cannot be read: one failed record in :data:`UNREADABLE`
+    whose message says why."""
     system, method, estimate = UNREADABLE
     rec = Record(
         system=system,
@@ -180,19 +188,26 @@ def _unreadable(path: str, sha: str, exc: StoreError) -> FileResult:
         seed=-1,
         member=-1,
         path=path,
-        stage="",
+        stage=stage,
         file_sha256=sha,
-        message=str(exc),
+        message=message,
     )
-    return FileResult(path, "unreadable", str(exc), sha256=sha, records=[rec])
+    return FileResult(path, "unreadable", message, stage=stage, sha256=sha, records=[rec])
+
+
+def _broken_message(path: str, broken: list[str]) -> str:
+    """``<path>: cannot be read: <what>`` naming up to three broken datasets or attributes."""
+    more = f"; and {len(broken) - 3} more" if len(broken) > 3 else ""
+    return f"{path}: cannot be read: " + "; ".join(broken[:3]) + more
 
 
 def read_file(path: str) -> FileResult:
     """Read one result file (one dask task): provenance, records, plot data.
 
-    Never raises for a bad file: a :class:`StoreError` gives ``status = 'unreadable'`` and
-    one failed record in the group :data:`UNREADABLE`; a file of another stage gives
-    ``status = 'skipped'`` and no record.
+    Never raises for a bad file: a :class:`StoreError`, or a dataset or attribute that
+    cannot be read, gives ``status = 'unreadable'`` and one failed record in the group
+    :data:`UNREADABLE`; a file of another stage gives ``status = 'skipped'`` and no record;
+    a Monte Carlo file gives no record but its comparisons with exact values.
     """
     sha = ""
     if Path(path).is_file():
@@ -203,7 +218,7 @@ def read_file(path: str) -> FileResult:
     try:
         fh = open_result(path)
     except StoreError as exc:
-        return _unreadable(path, sha, exc)
+        return _unreadable(path, sha, str(exc))
     with fh:
         attrs = fh.attrs
         stage = text(attrs.get("stage", ""))
@@ -216,21 +231,29 @@ def read_file(path: str) -> FileResult:
             config_sha256=text(attrs.get("config_sha256", "")),
             config_json=text(attrs.get("config_json", "{}")),
         )
-        if stage != "critical" and not stage.startswith("train"):
+        if stage != "mc" and stage != "critical" and not stage.startswith("train"):
             result.status, result.message = "skipped", f"stage {stage!r} is not aggregated"
             return result
-        family, result.message = families.family_of(
-            text(attrs.get("family", "")), stage, text(attrs.get("method", ""))
-        )
-        result.family = "" if family is None else family.name
-        if family is not None and stage == family.stage and family.aggregate == "critical":
-            result.status = "skipped"
-            result.message = (
-                f"the {family.name} family is aggregated through its critical-point files "
-                f"(python -m rgpipe critical --method {family.critical.method})"
+        family = None
+        if stage != "mc":
+            family, result.message = families.family_of(
+                text(attrs.get("family", "")), stage, text(attrs.get("method", ""))
             )
-            return result
+            result.family = "" if family is None else family.name
+            if family is not None and stage == family.stage and family.aggregate == "critical":
+                result.status = "skipped"
+                result.message = (
+                    f"the {family.name} family is aggregated through its critical-point files "
+                    f"(python -m rgpipe critical --method {family.critical.method})"
+                )
+                return result
+        if broken := unreadable(fh):
+            return _unreadable(path, sha, _broken_message(path, broken), stage)
         config = json.loads(result.config_json)
+        if stage == "mc":
+            result.comparisons, note = mc_comparisons(fh, path, _system(attrs, config))
+            result.message = note
+            return result
         base = {
             "path": path,
             "stage": stage,

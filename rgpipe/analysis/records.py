@@ -2,7 +2,9 @@
 
 A :class:`Record` is one estimate of one run; :class:`FileResult` is what one dask task read
 from one file; :class:`Group` holds the records that share system, method, estimate and swept
-hyper-parameters with their :class:`GroupStats`; :class:`Summary` is the whole result.
+hyper-parameters with their :class:`GroupStats`; :class:`Summary` is the whole result, with
+the checks of the Monte Carlo files against exact values (:mod:`.validation`), which are
+validation, not estimates: they enter no group.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from rgpipe.analysis.validation import Check, Comparison, RollUp
 
 CONFIDENCE = 0.95
 """Confidence level of the bootstrap interval of the mean."""
@@ -85,14 +89,17 @@ class FileResult:
 
     Attributes:
         path: the file, as given.
-        status: ``ok``, ``unreadable`` (StoreError) or ``skipped`` (another stage).
+        status: ``ok``, ``unreadable`` (StoreError, or a dataset or attribute that cannot be
+            read) or ``skipped`` (another stage).
         message: the error for unreadable or skipped files; for an ok file, what of it could
-            not be read (e.g. the curves of an unregistered family).
+            not be read (e.g. the curves of an unregistered family) or compared (a Monte
+            Carlo file without exact values).
         stage, sha256, git_revision, config_sha256, config_json: provenance ('' if unknown).
         family: the learned-method family that wrote the file ('' for Monte Carlo files).
         records: the file's records.
         curves: plot data by kind (e.g. ``binder``; a family's own kinds for its files), each
             a dictionary of numpy arrays and scalars (see :mod:`rgpipe.analysis.curves`).
+        comparisons: a Monte Carlo file's estimates with exact values (no records).
     """
 
     path: str
@@ -106,6 +113,7 @@ class FileResult:
     family: str = ""
     records: list[Record] = field(default_factory=list)
     curves: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
 
 
 @dataclass
@@ -199,7 +207,9 @@ class Group:
 
 @dataclass
 class Summary:
-    """The aggregated result: groups, all records, all files."""
+    """The aggregated result: groups, all records, all files, and the Monte Carlo files'
+    checks against exact values (per file and estimate, and rolled up per system and
+    estimate; :func:`rgpipe.analysis.validation.validate`)."""
 
     groups: list[Group]
     records: list[Record]
@@ -207,6 +217,8 @@ class Summary:
     n_boot: int
     seed: int
     confidence: float = CONFIDENCE
+    checks: list[Check] = field(default_factory=list)
+    rollups: list[RollUp] = field(default_factory=list)
 
     def group_of(self) -> np.ndarray:
         """(n_records,) index of each record's group."""

@@ -8,8 +8,11 @@ it opens from the file system without a server) and ``index.md`` next to it, wit
 2. the summary table, one row per group (``<tr id="group-N">``), each row linking the input
    files its numbers come from;
 3. every failed run with the reason;
-4. the figures with captions and source files;
-5. the provenance of every input file: path, status, stage, sha256, git revision, config
+4. the Monte Carlo files against the exact values of the same finite lattice
+   (:mod:`.validation_section`): per system and estimate (``<tr id="validation-system-N">``),
+   the figure of every pull, per file and estimate (``<tr id="validation-N">``);
+5. the figures with captions and source files;
+6. the provenance of every input file: path, status, stage, sha256, git revision, config
    sha256 and configuration (``<tr id="file-N">``).
 """
 
@@ -26,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from rgpipe.analysis.figure import SECTIONS, Figure, section_of
+from rgpipe.analysis import validation_section as vsec
+from rgpipe.analysis.figure import PULLS, SECTIONS, Figure, section_of
 from rgpipe.analysis.records import Summary
 
 CSS = """
@@ -83,7 +87,7 @@ DETAIL_HEADER = [
 
 NUMERIC = {
     "n", "failed", "mean ± error", "std", "exact", "bias ± error", "bias/error",
-    "rel. bias [%]", "weighted mean",
+    "rel. bias [%]", "weighted mean", *vsec.NUMERIC,
 }  # fmt: skip
 """Columns set right-aligned in tabular figures."""
 
@@ -191,6 +195,8 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], ids: Seque
             cls = ' class="num"' if h in numeric else ""
             if h == "failed" and cell not in ("0", ""):
                 cls = ' class="num fail"'
+            if h == "verdict" and cell.startswith("FAIL"):
+                cls = ' class="fail"'
             cells.append(f"<td{cls}>{cell}</td>")
         out.append(f'<tr id="{rid}">' + "".join(cells) + "</tr>")
     out.append("</table>")
@@ -294,25 +300,18 @@ def render_html(
         )
     else:
         parts.append("<p>None.</p>")
+    parts.append(_validation_html(summary, figures, out_dir))
     parts.append("<h2>Figures</h2>")
     current = None
     for k, fig in enumerate(figures):
+        if fig.kind == PULLS:
+            continue
         if section_of(fig.kind) != current:
             if current is not None:
                 parts.append("</section>")
             current = section_of(fig.kind)
             parts.append(f'<section id="figures-{current}"><h3>{e(SECTIONS[current])}</h3>')
-        src = _rel(fig.path, out_dir)
-        links = ", ".join(
-            f'<a href="#file-{file_index[p]}">{e(p)}</a>' for p in fig.sources if p in file_index
-        )
-        parts.append(
-            f'<figure id="figure-{k}" class="{e(fig.kind)}">'
-            f'<img src="{e(src)}" alt="{e(fig.title)}">'
-            f"<figcaption><b>{e(fig.title)}.</b> {e(fig.caption)}"
-            + (f" Source files: {links}." if links else "")
-            + "</figcaption></figure>"
-        )
+        parts.append(_figure_html(k, fig, out_dir, file_index))
     if current is not None:
         parts.append("</section>")
     parts.append("<h2>Input files</h2>")
@@ -333,6 +332,65 @@ def render_html(
     return "\n".join(parts) + "\n"
 
 
+def _figure_html(k: int, fig: Figure, out_dir: Path, file_index: Mapping[str, int]) -> str:
+    """One figure with its caption and links to its source files (``<figure id="figure-k">``)."""
+    e = html.escape
+    links = ", ".join(
+        f'<a href="#file-{file_index[p]}">{e(p)}</a>' for p in fig.sources if p in file_index
+    )
+    return (
+        f'<figure id="figure-{k}" class="{e(fig.kind)}">'
+        f'<img src="{e(_rel(fig.path, out_dir))}" alt="{e(fig.title)}">'
+        f"<figcaption><b>{e(fig.title)}.</b> {e(fig.caption)}"
+        + (f" Source files: {links}." if links else "")
+        + "</figcaption></figure>"
+    )
+
+
+def _validation_html(summary: Summary, figures: Sequence[Figure], out_dir: Path) -> str:
+    """The section of the Monte Carlo files against exact values: note, roll-up table, the
+    pull figure, per-file table (its file column linked to the input-file table)."""
+    e = html.escape
+    file_index = {f.path: k for k, f in enumerate(summary.files)}
+    parts = [f'<h2 id="validation">{e(vsec.TITLE)}</h2>', f"<p>{e(vsec.counts_text(summary))}</p>"]
+    if not summary.checks:
+        return "\n".join(parts)
+    parts += [f"<p>{e(vsec.NOTE)}</p>", "<h3>Per system and estimate (every file together)</h3>"]
+    rows = _escaped(vsec.system_rows(summary))
+    ids = [f"validation-system-{k}" for k in range(len(rows))]
+    parts.append(_wide(_html_table(vsec.SYSTEM_HEADER, rows, ids)))
+    parts += [
+        _figure_html(k, fig, out_dir, file_index)
+        for k, fig in enumerate(figures)
+        if fig.kind == PULLS
+    ]
+    parts.append("<h3>Per file and estimate</h3>")
+    cells, files = vsec.check_rows(summary)
+    rows = _escaped(cells)
+    for row, k in zip(rows, files, strict=True):
+        if k >= 0:
+            row[3] = f'<a href="#file-{k}">{row[3]}</a>'
+    ids = [f"validation-{k}" for k in range(len(rows))]
+    parts.append(_wide(_html_table(vsec.CHECK_HEADER, rows, ids)))
+    return "\n".join(parts)
+
+
+def _validation_markdown(summary: Summary, figures: Sequence[Figure], out_dir: Path) -> list[str]:
+    """The Markdown twin of :func:`_validation_html`."""
+    lines = [f"## {vsec.TITLE}", "", vsec.counts_text(summary), ""]
+    if not summary.checks:
+        return lines
+    lines += [vsec.NOTE, "", "### Per system and estimate (every file together)", ""]
+    lines += [_md_table(vsec.SYSTEM_HEADER, vsec.system_rows(summary)), ""]
+    for fig in figures:
+        if fig.kind == PULLS:
+            lines += [f"![{fig.title}]({_rel(fig.path, out_dir)})", ""]
+            lines += [f"**{fig.title}.** {fig.caption}", ""]
+    lines += ["### Per file and estimate", ""]
+    lines += [_md_table(vsec.CHECK_HEADER, vsec.check_rows(summary)[0]), ""]
+    return lines
+
+
 def _provenance_facts(
     summary: Summary,
     out_dir: Path,
@@ -351,7 +409,8 @@ def _provenance_facts(
             f"({sum(f.status == 'unreadable' for f in summary.files)} unreadable, "
             f"{sum(f.status == 'skipped' for f in summary.files)} skipped), "
             f"{len(summary.records)} runs ({sum(not r.ok for r in summary.records)} failed), "
-            f"{len(summary.groups)} groups",
+            f"{len(summary.groups)} groups; {len(summary.checks)} Monte Carlo checks against "
+            f"exact values ({sum(c.stats.verdict == 'fail' for c in summary.checks)} failed)",
         ),
     ]
     if summary_path:
@@ -401,9 +460,11 @@ def render_markdown(
         lines += [_md_table(["group", "file", "estimate", "seed", "status", "reason"], failed)]
     else:
         lines.append("None.")
-    lines += ["", "## Figures", ""]
+    lines += ["", *_validation_markdown(summary, figures, out_dir), "## Figures", ""]
     current = None
     for fig in figures:
+        if fig.kind == PULLS:
+            continue
         if section_of(fig.kind) != current:
             current = section_of(fig.kind)
             lines += [f"### {SECTIONS[current]}", ""]

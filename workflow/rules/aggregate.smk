@@ -1,7 +1,8 @@
 # Bias statistics across every critical-point file of the Monte Carlo ensembles and every
 # file of the learned families that the aggregate stage reads (their critical-point or
-# training files): the summary table, its CSV, the figures and the static report.  The last
-# rule of the workflow.
+# training files), and every Monte Carlo file checked against the exact values of its own
+# finite lattice (validation only: they enter no bias group): the summary table, its CSV,
+# the figures and the static report.  The last rule of the workflow.
 import os
 
 from rgpipe.analysis.options import AGGREGATE
@@ -15,10 +16,12 @@ AGGREGATE_OUTPUTS = {
 
 
 rule aggregate_bias:
-    """Summary statistics, plots and report of every critical-point and training file."""
+    """Summary statistics, plots and report of every critical-point and training file, and
+    the check of every Monte Carlo file against its exact values."""
     input:
         critical_targets(),
         aggregated_learned_targets(),
+        mc_targets(),
     output:
         **AGGREGATE_OUTPUTS,
     log:
