@@ -224,7 +224,8 @@ def test_local_run_then_rerun_one_stage(workdir):
     with h5py.File(workdir / "results/critical/mlrg/t/loss~kl/seed~3.h5") as fh:
         assert list(fh["models/seed"][()]) == [3, 4]
     with h5py.File(workdir / "results/summary.h5") as fh:
-        assert fh.attrs["stage"] == "aggregate" and fh.attrs["n_files"] == 4
+        assert fh.attrs["stage"] == "aggregate" and fh.attrs["n_files"] == 9
+        assert fh.attrs["n_mc_files"] == 5
     target = workdir / "results/mc/ising/sq/L~6/seed~2.h5"
     with h5py.File(target) as fh:
         before = fh["observables/energy"][()]
