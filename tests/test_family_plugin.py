@@ -214,3 +214,32 @@ def test_the_family_runs_through_snakemake_and_is_aggregated(tmp_path):
     ]  # mu and sigma, 2 jobs x 3 models each
     report = (tmp_path / "results/report/index.html").read_text()
     assert "Gaussian fits of" in report
+
+
+def test_each_generated_rule_runs_its_own_family(tmp_path):
+    """The rules are generated in a loop; a shell command formatted at run time must not see
+    the loop's last family (train_mlrg once ran `train gauss`)."""
+    for name in ("Snakefile", "workflow", "profiles"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    config = {
+        "mc": {"ising": {"lb": {"lattice": "lieb", "sizes": [4], "couplings": [0.76],
+                                "update": "wolff", "sweeps": 300, "configurations": 40}}},
+        "train": {
+            "mlrg": {"m": {"epochs": 5, "n_models": 1, "batch": 4}},
+            "gauss": {"g": {"data": {"system": "ising", "ensemble": "lb", "size": 4,
+                                     "seed": 0}, "epochs": 5, "n_models": 1}},
+        },
+    }  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        [shutil.which("snakemake", path=plugin_env()["PATH"]), "-n", "-p", "--cores", "1"],
+        cwd=tmp_path, env=plugin_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    blocks = proc.stdout.split("rule ")
+    for family in ("mlrg", "gauss"):
+        (block,) = [b for b in blocks if b.startswith(f"train_{family}:")]
+        assert f"python -m rgpipe train {family} " in block, block
+    (crit,) = [b for b in blocks if b.startswith("extract_critical_mlrg:")]
+    assert "critical --method flow" in crit

@@ -17,6 +17,9 @@ for _name, _family in FAMILIES.items():
         benchmark:
             f"results/benchmarks/train/{_name}/{{study}}/{{point}}/seed~{{seed}}.tsv"
         params:
+            # the loop variables are read when the rule is defined; the shell command is
+            # formatted when a job runs, so it must reach them through params
+            family=_name,
             # the deterministic slice the job depends on: a change retrains
             job=for_family(train_trigger, _name),
             flags=for_family(train_flags, _name),
@@ -31,7 +34,7 @@ for _name, _family in FAMILIES.items():
         conda:
             ENV
         shell:
-            f"{{params.launcher}} python -m rgpipe train {_name} {{params.flags}}"
+            "{params.launcher} python -m rgpipe train {params.family} {params.flags}"
             " --seed {wildcards.seed} --expect-ranks {resources.tasks} --quiet --out {output}"
             " > {log} 2>&1"
 
@@ -49,6 +52,8 @@ for _name, _family in FAMILIES.items():
                 f"results/logs/critical/{_name}/{{study}}/{{point}}/seed~{{seed}}.log",
             benchmark:
                 f"results/benchmarks/critical/{_name}/{{study}}/{{point}}/seed~{{seed}}.tsv"
+            params:
+                method=_family.critical.method,
             threads: 1
             resources:
                 mem_mb=2000,
@@ -56,5 +61,5 @@ for _name, _family in FAMILIES.items():
             conda:
                 ENV
             shell:
-                f"python -m rgpipe critical --method {_family.critical.method}"
+                "python -m rgpipe critical --method {params.method}"
                 " --inputs {input} --out {output} > {log} 2>&1"
